@@ -1,0 +1,3 @@
+//! Yishi (议事): residents' council voting and deliberation.
+pub mod cli;
+pub mod domain;

@@ -1,0 +1,5 @@
+//! The `yishi` binary: parses the command line and hands over to the library.
+
+fn main() -> std::process::ExitCode {
+    yishi::cli::main()
+}
