@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::domain::election::{Candidate, Election, ElectionBallot, count_election};
 use crate::domain::report;
-use crate::domain::roll::Roll;
+use crate::domain::roll::{CsvLines, Roll};
 use crate::domain::rule::{Condition, Rule};
 use crate::domain::tally::{Choice, Tally, evaluate};
 
@@ -23,8 +23,42 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
     /// Count a vote from a roll and ballots given as CSV, under any rule.
     Tally(TallyArgs),
+    /// Check a published result offline: signature, ledger chain, recount and rule.
+    Verify(VerifyArgs),
+}
+
+/// `yishi verify`: trust nothing but the two files (and the key, if given).
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The certificate JSON (`GET /api/v1/proposals/{p}/certificate`).
+    pub certificate: PathBuf,
+    /// The ledger JSON Lines (`GET /api/v1/proposals/{p}/ledger`).
+    pub ledger: PathBuf,
+    /// The community's public key (hex) the certificate must be signed with, obtained
+    /// independently (e.g. from the notice board).
+    #[arg(long)]
+    pub key: Option<String>,
+}
+
+/// `yishi serve`: configuration from `config/default.toml`, `--config`, `YISHI_*`, then flags.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A TOML file overriding the defaults (only the keys it names).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1:8080 (overrides `server.listen`).
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Data directory (overrides `store.data_dir`).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Seed, once, a demo community with its road-repair vote open, and print the logins.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 /// `yishi tally`: a paper vote counted exactly like an online one.
@@ -82,6 +116,23 @@ impl<E: std::fmt::Display> From<E> for InputError {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => match serve(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("yishi serve: {message}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Verify(args) => match verify(&args) {
+            Ok(()) => {
+                println!("VALID");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                println!("INVALID: {message}");
+                ExitCode::from(1)
+            }
+        },
         Command::Tally(args) => match tally(&args) {
             Ok(out) => {
                 print!("{out}");
@@ -95,9 +146,107 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Loads the configuration for a server command: defaults, file, environment, flags.
+pub fn load_config(
+    file: Option<&Path>,
+    listen: Option<std::net::SocketAddr>,
+    data_dir: Option<PathBuf>,
+) -> Result<crate::config::Config, String> {
+    let mut config =
+        crate::config::Config::load(file, std::env::vars()).map_err(|e| e.to_string())?;
+    if let Some(listen) = listen {
+        config.server.listen = listen;
+    }
+    if let Some(dir) = data_dir {
+        config.store.data_dir = dir;
+    }
+    Ok(config)
+}
+
+fn init_logging(config: &crate::config::Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.filter));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if config.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let config = load_config(args.config.as_deref(), args.listen, args.data_dir)?;
+    init_logging(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let listen = config.server.listen;
+        let state = crate::http::AppState::start(config).map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        if args.demo {
+            let logins = crate::demo::seed(&state).await.map_err(|e| e.to_string())?;
+            println!("{}", crate::demo::banner(&address, logins));
+        }
+        println!("Yishi is serving on http://{address}/ (Ctrl-C to stop)");
+        crate::http::run(listener, state, shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
 fn read(path: &Path) -> Result<String, InputError> {
     std::fs::read_to_string(path)
         .map_err(|e| InputError(format!("cannot read {}: {e}", path.display())))
+}
+
+/// Runs `yishi verify`; the error is the first failure in words.
+pub fn verify(args: &VerifyArgs) -> Result<(), String> {
+    use crate::domain::certificate::{Certificate, verify};
+    use crate::domain::ledger::Entry;
+    let text = std::fs::read_to_string(&args.certificate)
+        .map_err(|e| format!("cannot read {}: {e}", args.certificate.display()))?;
+    let certificate: Certificate = serde_json::from_str(&text)
+        .map_err(|e| format!("certificate: not a readable certificate ({e})"))?;
+    let lines = std::fs::read_to_string(&args.ledger)
+        .map_err(|e| format!("cannot read {}: {e}", args.ledger.display()))?;
+    let mut entries = Vec::new();
+    for (n, line) in lines.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let entry: Entry = serde_json::from_str(line)
+            .map_err(|e| format!("ledger line {}: not a readable entry ({e})", n + 1))?;
+        entries.push(entry);
+    }
+    verify(&certificate, &entries, args.key.as_deref()).map_err(|e| e.to_string())
 }
 
 /// Reads a rule given as a preset name or a JSON file, plus `--also` conditions.
@@ -115,13 +264,25 @@ pub fn load_rule(rule: &str, also: &[String]) -> Result<Rule, InputError> {
     Ok(base.with_also(also)?)
 }
 
+/// A CSV reading error in plain words, without the reader's own record and byte count.
+fn csv_problem(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("the row has {len} fields where the header has {expected_len}"),
+        _ => e.to_string(),
+    }
+}
+
 /// A ballots CSV read into `(line, voter key, second field)` rows.
 fn ballot_rows(path: &Path, second: &str) -> Result<Vec<(usize, String, String)>, InputError> {
     let text = read(path)?;
+    let text = text.trim_start_matches('\u{feff}');
+    let mut lines = CsvLines::new(text);
     let name = path.display();
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        .from_reader(text.as_bytes());
     let header = reader
         .headers()
         .map_err(|e| InputError(format!("{name}: line 1: {e}")))?
@@ -134,9 +295,15 @@ fn ballot_rows(path: &Path, second: &str) -> Result<Vec<(usize, String, String)>
     };
     let (voter_at, second_at) = (at("voter")?, at(second)?);
     let mut rows = Vec::new();
-    for (n, record) in reader.records().enumerate() {
-        let line = n + 2;
-        let record = record.map_err(|e| InputError(format!("{name}: line {line}: {e}")))?;
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            InputError(format!(
+                "{name}: line {}: {}",
+                lines.line(e.position()),
+                csv_problem(&e)
+            ))
+        })?;
+        let line = lines.line(record.position());
         if record.iter().all(str::is_empty) {
             continue;
         }
@@ -146,8 +313,11 @@ fn ballot_rows(path: &Path, second: &str) -> Result<Vec<(usize, String, String)>
     Ok(rows)
 }
 
-/// Positions of ballot voters in the electorate; unknown or repeated voters are errors.
+/// Positions of ballot voters in the electorate; unknown, out-of-scope or repeated voters are
+/// errors.
 fn voter_positions(
+    roll: &Roll,
+    scope: &[String],
     electorate: &Roll,
     path: &Path,
     rows: &[(usize, String, String)],
@@ -157,10 +327,14 @@ fn voter_positions(
     let mut positions = Vec::with_capacity(rows.len());
     for (line, voter, _) in rows {
         let at = electorate.position(voter).ok_or_else(|| {
-            InputError(format!(
-                "{name}: line {line}: voter `{voter}` is not on the roll{}",
-                "" // scope is applied before this check
-            ))
+            InputError(if roll.position(voter).is_some() {
+                format!(
+                    "{name}: line {line}: voter `{voter}` is on the roll but outside the part being counted (--scope {})",
+                    scope.join(", ")
+                )
+            } else {
+                format!("{name}: line {line}: voter `{voter}` is not on the roll")
+            })
         })?;
         if let Some(first) = first_line.insert(voter, *line) {
             return Err(InputError(format!(
@@ -185,10 +359,10 @@ pub fn tally(args: &TallyArgs) -> Result<String, InputError> {
     let rule = load_rule(&args.rule, &args.also)?;
     rule.check_against(electorate.columns())?;
     if args.election {
-        return tally_election(args, &electorate, &rule);
+        return tally_election(args, &roll, &electorate, &rule);
     }
     let rows = ballot_rows(&args.ballots, "choice")?;
-    let positions = voter_positions(&electorate, &args.ballots, &rows)?;
+    let positions = voter_positions(&roll, &args.scope, &electorate, &args.ballots, &rows)?;
     let mut ballots = Vec::with_capacity(rows.len());
     for ((line, _, choice), at) in rows.iter().zip(positions) {
         let choice = Choice::parse(choice).ok_or_else(|| {
@@ -210,10 +384,16 @@ pub fn tally(args: &TallyArgs) -> Result<String, InputError> {
     })
 }
 
-fn tally_election(args: &TallyArgs, electorate: &Roll, rule: &Rule) -> Result<String, InputError> {
+fn tally_election(
+    args: &TallyArgs,
+    roll: &Roll,
+    electorate: &Roll,
+    rule: &Rule,
+) -> Result<String, InputError> {
     let candidates_path = args.candidates.as_deref().expect("clap requires it");
     let seats = args.seats.expect("clap requires it");
     let text = read(candidates_path)?;
+    let mut lines = CsvLines::new(&text);
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
@@ -228,8 +408,14 @@ fn tally_election(args: &TallyArgs, electorate: &Roll, rule: &Rule) -> Result<St
         .ok_or_else(|| InputError(format!("{cname}: the candidates have no `id` column")))?;
     let name_at = header.iter().position(|h| h == "name");
     let mut candidates = Vec::new();
-    for (n, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| InputError(format!("{cname}: line {}: {e}", n + 2)))?;
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            InputError(format!(
+                "{cname}: line {}: {}",
+                lines.line(e.position()),
+                csv_problem(&e)
+            ))
+        })?;
         candidates.push(Candidate {
             id: record.get(id_at).unwrap_or("").to_owned(),
             name: name_at.and_then(|i| record.get(i)).unwrap_or("").to_owned(),
@@ -239,7 +425,7 @@ fn tally_election(args: &TallyArgs, electorate: &Roll, rule: &Rule) -> Result<St
         .map_err(|e| InputError(format!("{cname}: {e}")))?;
 
     let rows = ballot_rows(&args.ballots, "approve")?;
-    let positions = voter_positions(electorate, &args.ballots, &rows)?;
+    let positions = voter_positions(roll, &args.scope, electorate, &args.ballots, &rows)?;
     let mut ballots = Vec::with_capacity(rows.len());
     let mut over_voted = Vec::new();
     for ((line, voter, approve), at) in rows.iter().zip(positions) {

@@ -275,7 +275,7 @@ pub fn motion_text(columns: &[WeightColumn], tally: &Tally, evaluation: &Evaluat
             Certainty::Open => "open: the remaining voters can still decide it",
         };
         out.push_str(&format!(
-            "With {} households yet to vote, the result is {certainty}.\n",
+            "If voting is still open: with {} households yet to vote, the result is {certainty}.\n",
             grouped(u128::from(electorate.headcount - participants.headcount))
         ));
     }

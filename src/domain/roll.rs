@@ -120,10 +120,12 @@ impl Roll {
     /// Parses a roll CSV: header with `voter` and `unit`, optional `name`, `phone`, `tags`
     /// (`;`-separated), every other column a weight.
     pub fn from_csv(text: &str) -> Result<Self, RollError> {
+        let text = text.trim_start_matches('\u{feff}');
+        let mut lines = CsvLines::new(text);
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .trim(csv::Trim::All)
-            .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+            .from_reader(text.as_bytes());
         let header: Vec<String> = reader
             .headers()
             .map_err(|e| RollError::Csv {
@@ -150,12 +152,12 @@ impl Roll {
             }
         }
         let mut rows = Vec::new();
-        for (n, record) in reader.records().enumerate() {
-            let line = n + 2;
+        for record in reader.records() {
             let record = record.map_err(|e| RollError::Csv {
-                line,
+                line: lines.line(e.position()),
                 message: e.to_string(),
             })?;
+            let line = lines.line(record.position());
             if record.iter().all(str::is_empty) {
                 continue;
             }
@@ -403,6 +405,50 @@ impl Roll {
             }
         }
         String::from_utf8(writer.into_inner().expect("flush to memory")).expect("CSV of UTF-8")
+    }
+}
+
+/// The line each record of a CSV text starts on, for error messages. `csv::Position::line`
+/// miscounts after blank lines and with CRLF endings (rust-csv #208), and its byte offset may
+/// point at the line break before the record; so the lines are counted here, once through.
+pub(crate) struct CsvLines<'a> {
+    text: &'a [u8],
+    at: usize,
+    line: usize,
+}
+
+impl<'a> CsvLines<'a> {
+    /// `text` must be exactly what the CSV reader reads.
+    pub(crate) fn new(text: &'a str) -> Self {
+        Self {
+            text: text.as_bytes(),
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line of the record at `position`. Records must be asked for in order.
+    pub(crate) fn line(&mut self, position: Option<&csv::Position>) -> usize {
+        let Some(position) = position else {
+            return self.line;
+        };
+        let mut start =
+            usize::try_from(position.byte()).map_or(self.text.len(), |b| b.min(self.text.len()));
+        while self
+            .text
+            .get(start)
+            .is_some_and(|b| matches!(b, b'\r' | b'\n'))
+        {
+            start += 1;
+        }
+        for i in self.at..start {
+            let lone_cr = self.text[i] == b'\r' && self.text.get(i + 1) != Some(&b'\n');
+            if self.text[i] == b'\n' || lone_cr {
+                self.line += 1;
+            }
+        }
+        self.at = self.at.max(start);
+        self.line
     }
 }
 

@@ -9,7 +9,7 @@ use super::roll::{Roll, Voter, WeightColumn};
 use super::rule::{Base, Comparison, Condition, Kind, Measure, Rule};
 
 /// A motion ballot's choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Choice {
     Yes,

@@ -1,0 +1,591 @@
+//! Certified results (DESIGN §5): the signed certificate, its plain-language summary in both
+//! languages, and the offline check that `yishi verify` runs — signature, chain, head and
+//! length, recount and rule — with the first failure said in words.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::ledger::{ChainError, Entry, OpeningRecord, canonical_hash, verify_chain};
+use super::quantity::{Decimal, grouped, percent};
+use super::roll::WeightColumn;
+use super::rule::{PRESETS, Rule, RuleSpec};
+use super::tally::{Choice, Tally, Totals, evaluate};
+
+/// The format name every certificate carries.
+pub const FORMAT: &str = "yishi-certificate/1";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommunityPart {
+    pub id: String,
+    pub name: String,
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalPart {
+    pub id: String,
+    pub title: String,
+    /// SHA-256 of the body text frozen when voting opened.
+    pub text_hash: String,
+    pub question: String,
+    pub secrecy: String,
+    /// Whether a voter could change a ballot (then the latest entry per voter counts).
+    pub allow_change: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElectoratePart {
+    pub hash: String,
+    pub headcount: u64,
+    /// Weight totals as decimal strings; their decimals fix each weight's scale.
+    pub weights: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerPart {
+    pub opening: OpeningRecord,
+    pub opening_hash: String,
+    pub head: String,
+    pub length: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    pub at: String,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Times {
+    pub opened_at: String,
+    pub extensions: Vec<Extension>,
+    pub closed_at: String,
+    pub published_at: String,
+}
+
+/// Someone who checked the count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attestation {
+    pub name: String,
+    pub role: String,
+    pub statement: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub en: String,
+    pub zh: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPart {
+    pub algorithm: String,
+    /// The community's Ed25519 public key, hex.
+    pub public_key: String,
+    /// First 16 hex digits of SHA-256 of the public key.
+    pub fingerprint: String,
+}
+
+/// The signed result of a vote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Certificate {
+    pub format: String,
+    pub community: CommunityPart,
+    pub proposal: ProposalPart,
+    /// The rule in full (JSON `levels` form).
+    pub rule: Value,
+    pub electorate: ElectoratePart,
+    /// `yes`, `no`, `abstain`, `participants`: each `{headcount, weights}`.
+    pub tally: Value,
+    /// Every condition in rule order with its numbers.
+    pub conditions: Value,
+    pub outcome: String,
+    pub level: Option<String>,
+    pub ledger: LedgerPart,
+    pub times: Times,
+    pub attestations: Vec<Attestation>,
+    pub outcome_statement: String,
+    pub summary: Summary,
+    pub key: KeyPart,
+    /// Ed25519 signature (hex) over the RFC 8785 canonical JSON of every other field.
+    #[serde(default)]
+    pub signature: String,
+}
+
+/// The fingerprint of a public key.
+pub fn fingerprint(public_key: &[u8; 32]) -> String {
+    hex::encode(Sha256::digest(public_key))[..16].to_owned()
+}
+
+/// The key part naming a signing key.
+pub fn key_part(key: &SigningKey) -> KeyPart {
+    let public = key.verifying_key().to_bytes();
+    KeyPart {
+        algorithm: "ed25519".into(),
+        public_key: hex::encode(public),
+        fingerprint: fingerprint(&public),
+    }
+}
+
+impl Certificate {
+    /// The bytes the signature covers: JCS of the certificate without `signature`.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut value = serde_json::to_value(self).expect("certificates serialise");
+        if let Value::Object(map) = &mut value {
+            map.remove("signature");
+        }
+        serde_json_canonicalizer::to_vec(&value).expect("canonical JSON")
+    }
+
+    /// Fills `key` and `signature` with the community key.
+    pub fn sign(&mut self, key: &SigningKey) {
+        self.key = key_part(key);
+        self.signature = hex::encode(key.sign(&self.signed_bytes()).to_bytes());
+    }
+}
+
+/// Weight columns as the certificate's electorate totals write them.
+fn columns_of(electorate: &ElectoratePart) -> Vec<WeightColumn> {
+    electorate
+        .weights
+        .iter()
+        .map(|(name, total)| WeightColumn {
+            name: name.clone(),
+            scale: total.split_once('.').map_or(0, |(_, f)| f.len() as u8),
+        })
+        .collect()
+}
+
+fn parse_totals(
+    columns: &[WeightColumn],
+    headcount: u64,
+    weights: &BTreeMap<String, String>,
+) -> Option<Totals> {
+    let mut totals = Totals::zero(columns.len());
+    totals.headcount = headcount;
+    for (i, column) in columns.iter().enumerate() {
+        let value = Decimal::parse(weights.get(&column.name)?).ok()?;
+        totals.weights[i] = value.rescale(column.scale)?.units;
+    }
+    Some(totals)
+}
+
+/// Why a certificate does not verify, in words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("certificate: not a {FORMAT} document ({0})")]
+    Format(String),
+    #[error("signature: the public key in the certificate is not a valid Ed25519 key")]
+    BadKey,
+    #[error(
+        "signature: the certificate was signed by key {found}, not the expected key {expected}"
+    )]
+    WrongKey { found: String, expected: String },
+    #[error(
+        "signature: does not match the certificate's content (the certificate was altered or signed by another key)"
+    )]
+    BadSignature,
+    #[error("ledger: the opening record does not match its hash in the certificate")]
+    Opening,
+    #[error("{0}")]
+    Chain(String),
+    #[error("ledger: {found} entries, but the certificate says {expected}")]
+    Length { found: u64, expected: u64 },
+    #[error("ledger: the last entry's hash does not match the certificate's ledger head")]
+    Head,
+    #[error("entry {seq}: {message}")]
+    Entry { seq: u64, message: String },
+    #[error("recount: {0}")]
+    Recount(String),
+}
+
+/// Checks a certificate against its ledger, offline. `expected_key` (hex), when given, must be
+/// the key that signed.
+pub fn verify(
+    certificate: &Certificate,
+    entries: &[Entry],
+    expected_key: Option<&str>,
+) -> Result<(), VerifyError> {
+    if certificate.format != FORMAT {
+        return Err(VerifyError::Format(format!(
+            "format is `{}`",
+            certificate.format
+        )));
+    }
+    // 1. Signature.
+    let public: [u8; 32] = hex::decode(&certificate.key.public_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(VerifyError::BadKey)?;
+    if let Some(expected) = expected_key
+        && !expected.eq_ignore_ascii_case(&certificate.key.public_key)
+    {
+        return Err(VerifyError::WrongKey {
+            found: fingerprint(&public),
+            expected: hex::decode(expected)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .map_or_else(|| expected.to_owned(), |k| fingerprint(&k)),
+        });
+    }
+    let key = VerifyingKey::from_bytes(&public).map_err(|_| VerifyError::BadKey)?;
+    let signature: [u8; 64] = hex::decode(&certificate.signature)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(VerifyError::BadSignature)?;
+    key.verify(
+        &certificate.signed_bytes(),
+        &Signature::from_bytes(&signature),
+    )
+    .map_err(|_| VerifyError::BadSignature)?;
+
+    // 2. Chain, head and length.
+    let ledger = &certificate.ledger;
+    if canonical_hash(&ledger.opening) != ledger.opening_hash
+        || ledger.opening.proposal != certificate.proposal.id
+    {
+        return Err(VerifyError::Opening);
+    }
+    let head = verify_chain(&certificate.proposal.id, &ledger.opening_hash, entries).map_err(
+        |e| match e {
+            ChainError::Link { seq } => VerifyError::Chain(format!(
+                "entry {seq}: its `prev` does not match the hash of entry {} — entry {} (or one before it) was changed, removed or reordered",
+                seq - 1,
+                seq - 1
+            )),
+            ChainError::Sequence { seq, expected } => VerifyError::Chain(format!(
+                "entry at position {expected}: has sequence number {seq} — an entry was added, removed or reordered"
+            )),
+            other => VerifyError::Chain(other.to_string()),
+        },
+    )?;
+    if entries.len() as u64 != ledger.length {
+        return Err(VerifyError::Length {
+            found: entries.len() as u64,
+            expected: ledger.length,
+        });
+    }
+    if head != ledger.head {
+        return Err(VerifyError::Head);
+    }
+
+    // 3. Recount from the ledger.
+    let (columns, tally) = recount(
+        &certificate.electorate,
+        certificate.proposal.allow_change,
+        entries,
+    )?;
+    let spec: RuleSpec = serde_json::from_value(certificate.rule.clone())
+        .map_err(|e| VerifyError::Recount(format!("the rule cannot be read: {e}")))?;
+    let rule = Rule::try_from(spec).map_err(|e| VerifyError::Recount(format!("the rule: {e}")))?;
+    rule.check_against(&columns)
+        .map_err(|e| VerifyError::Recount(format!("the rule: {e}")))?;
+    let evaluation = evaluate(&rule, &columns, &tally);
+    let recount = super::report::motion_json(&columns, &tally, &evaluation);
+    if recount["tally"] != certificate.tally {
+        return Err(VerifyError::Recount(format!(
+            "the ledger counts {}, but the certificate says {}",
+            recount["tally"], certificate.tally
+        )));
+    }
+    if recount["conditions"] != certificate.conditions {
+        return Err(VerifyError::Recount(
+            "the conditions' numbers in the certificate differ from the recount".into(),
+        ));
+    }
+    if recount["outcome"] != json!(certificate.outcome)
+        || recount["level"] != json!(certificate.level)
+    {
+        return Err(VerifyError::Recount(format!(
+            "the rule gives `{}`, but the certificate says `{}`",
+            recount["outcome"].as_str().unwrap_or("?"),
+            certificate.outcome
+        )));
+    }
+    Ok(())
+}
+
+/// Counts a ledger: the latest entry per voter (a voter appearing twice is an error unless
+/// changing was allowed), weights read at the electorate totals' scales.
+pub fn recount(
+    electorate_part: &ElectoratePart,
+    allow_change: bool,
+    entries: &[Entry],
+) -> Result<(Vec<WeightColumn>, Tally), VerifyError> {
+    let columns = columns_of(electorate_part);
+    let electorate = parse_totals(
+        &columns,
+        electorate_part.headcount,
+        &electorate_part.weights,
+    )
+    .ok_or_else(|| VerifyError::Recount("the electorate totals cannot be read".into()))?;
+    let mut latest: HashMap<&str, (Choice, Vec<u128>)> = HashMap::new();
+    for entry in entries {
+        let bad = |message: String| VerifyError::Entry {
+            seq: entry.seq,
+            message,
+        };
+        let choice = Choice::parse(&entry.choice)
+            .ok_or_else(|| bad(format!("unknown choice `{}`", entry.choice)))?;
+        let mut weights = Vec::with_capacity(columns.len());
+        for column in &columns {
+            let value = entry
+                .weights
+                .get(&column.name)
+                .and_then(|w| Decimal::parse(w).ok())
+                .and_then(|d| d.rescale(column.scale))
+                .ok_or_else(|| bad(format!("weight `{}` missing or unreadable", column.name)))?;
+            weights.push(value.units);
+        }
+        if let Some((_, earlier)) = latest.get(entry.voter.as_str()) {
+            if !allow_change {
+                return Err(bad(format!(
+                    "voter `{}` appears a second time, though changing a ballot was not allowed",
+                    entry.voter
+                )));
+            }
+            if earlier != &weights {
+                return Err(bad(format!(
+                    "voter `{}` carries different weights than before",
+                    entry.voter
+                )));
+            }
+        }
+        latest.insert(&entry.voter, (choice, weights));
+    }
+    let mut tally = Tally {
+        yes: Totals::zero(columns.len()),
+        no: Totals::zero(columns.len()),
+        abstain: Totals::zero(columns.len()),
+        electorate,
+    };
+    for (choice, weights) in latest.values() {
+        let totals = match choice {
+            Choice::Yes => &mut tally.yes,
+            Choice::No => &mut tally.no,
+            Choice::Abstain => &mut tally.abstain,
+        };
+        totals.add(weights);
+    }
+    let participants = tally.participants();
+    if participants.headcount > tally.electorate.headcount
+        || participants
+            .weights
+            .iter()
+            .zip(&tally.electorate.weights)
+            .any(|(p, e)| p > e)
+    {
+        return Err(VerifyError::Recount(
+            "more took part than the electorate holds".into(),
+        ));
+    }
+    Ok((columns, tally))
+}
+
+/// The names a rule goes by in the result notice, when it starts with a preset.
+fn rule_names(rule: &Rule) -> (String, String) {
+    let first = &rule.levels()[0].conditions;
+    for (name, _) in PRESETS {
+        let preset = Rule::preset(name).expect("presets parse");
+        let same_levels = preset.levels().len() == rule.levels().len()
+            && preset
+                .levels()
+                .iter()
+                .zip(rule.levels())
+                .all(|(p, r)| r.conditions.starts_with(&p.conditions));
+        if !same_levels || first.is_empty() {
+            continue;
+        }
+        let extra = first.len() > preset.levels()[0].conditions.len();
+        let (en, zh) = match name {
+            "cn-278" => (
+                "Civil Code Art. 278".to_owned(),
+                "《民法典》第二百七十八条".to_owned(),
+            ),
+            "cn-278-major" => (
+                "Civil Code Art. 278 (items 6 to 8)".to_owned(),
+                "《民法典》第二百七十八条（第六项至第八项）".to_owned(),
+            ),
+            "de-weg-25" => (
+                "WEG § 25".to_owned(),
+                "德国《住宅所有权法》第25条".to_owned(),
+            ),
+            "de-weg-21" => (
+                "WEG § 21(2)".to_owned(),
+                "德国《住宅所有权法》第21条第2款".to_owned(),
+            ),
+            "absolute-majority" => ("an absolute majority".to_owned(), "全体过半数".to_owned()),
+            "simple-majority" => ("a simple majority".to_owned(), "简单多数".to_owned()),
+            "two-thirds" => (
+                "a two-thirds majority".to_owned(),
+                "三分之二多数".to_owned(),
+            ),
+            "three-quarters" => (
+                "a three-quarters majority".to_owned(),
+                "四分之三多数".to_owned(),
+            ),
+            "unanimous" => ("unanimity".to_owned(), "全体一致".to_owned()),
+            other => (other.to_owned(), other.to_owned()),
+        };
+        return if extra {
+            (
+                format!("{en} with the community's additional conditions"),
+                format!("{zh}及本社区附加条件"),
+            )
+        } else {
+            (en, zh)
+        };
+    }
+    (
+        "the community's rule".to_owned(),
+        "本社区议事规则".to_owned(),
+    )
+}
+
+/// The result notice in both languages: totals, participation and approval by every measure,
+/// each as a share of its base, and the rule.
+pub fn summary(rule: &Rule, columns: &[WeightColumn], tally: &Tally, outcome: &str) -> Summary {
+    let participants = tally.participants();
+    let area_unit = |c: &WeightColumn, zh: bool| match (c.name.as_str(), zh) {
+        ("area", false) => " m²".to_owned(),
+        ("area", true) => "平方米".to_owned(),
+        (name, _) => format!(" {name}"),
+    };
+    let zh_name = |c: &WeightColumn| {
+        if c.name == "area" {
+            "面积".to_owned()
+        } else {
+            c.name.clone()
+        }
+    };
+    let amount = |i: usize, value: u128| Decimal::new(value, columns[i].scale).grouped();
+    let (rule_en, rule_zh) = rule_names(rule);
+    let e = &tally.electorate;
+    let mut en = format!("Of all {} households", grouped(u128::from(e.headcount)));
+    let mut zh = format!("共{}户", grouped(u128::from(e.headcount)));
+    for (i, c) in columns.iter().enumerate() {
+        en.push_str(&format!(
+            " ({}{} in all)",
+            amount(i, e.weights[i]),
+            area_unit(c, false)
+        ));
+        zh.push_str(&format!(
+            "，总{}{}{}",
+            zh_name(c),
+            amount(i, e.weights[i]),
+            area_unit(c, true)
+        ));
+    }
+    en.push_str(&format!(
+        ", {} took part ({}% of all households",
+        grouped(u128::from(participants.headcount)),
+        percent(u128::from(participants.headcount), u128::from(e.headcount))
+    ));
+    zh.push_str(&format!(
+        "。参与表决{}户，占总户数的{}%",
+        grouped(u128::from(participants.headcount)),
+        percent(u128::from(participants.headcount), u128::from(e.headcount))
+    ));
+    for (i, c) in columns.iter().enumerate() {
+        en.push_str(&format!(
+            "; {}{}, {}% of all {}",
+            amount(i, participants.weights[i]),
+            area_unit(c, false),
+            percent(participants.weights[i], e.weights[i]),
+            c.name
+        ));
+        zh.push_str(&format!(
+            "；参与表决{}{}{}，占总{}的{}%",
+            zh_name(c),
+            amount(i, participants.weights[i]),
+            area_unit(c, true),
+            zh_name(c),
+            percent(participants.weights[i], e.weights[i])
+        ));
+    }
+    en.push_str(&format!(
+        "). {} approved ({}% of the households that took part",
+        grouped(u128::from(tally.yes.headcount)),
+        percent(
+            u128::from(tally.yes.headcount),
+            u128::from(participants.headcount)
+        )
+    ));
+    zh.push_str(&format!(
+        "。同意{}户，占参与表决户数的{}%",
+        grouped(u128::from(tally.yes.headcount)),
+        percent(
+            u128::from(tally.yes.headcount),
+            u128::from(participants.headcount)
+        )
+    ));
+    for (i, c) in columns.iter().enumerate() {
+        en.push_str(&format!(
+            "; {}{}, {}% of the {} that took part",
+            amount(i, tally.yes.weights[i]),
+            area_unit(c, false),
+            percent(tally.yes.weights[i], participants.weights[i]),
+            c.name
+        ));
+        zh.push_str(&format!(
+            "；同意{}{}{}，占参与表决{}的{}%",
+            zh_name(c),
+            amount(i, tally.yes.weights[i]),
+            area_unit(c, true),
+            zh_name(c),
+            percent(tally.yes.weights[i], participants.weights[i])
+        ));
+    }
+    let (verdict_en, verdict_zh) = match outcome {
+        "passed" => ("PASSED", "表决通过"),
+        "no_quorum" => ("FAILED for lack of quorum", "因参与人数或面积不足未通过"),
+        _ => ("was REJECTED", "表决未通过"),
+    };
+    en.push_str(&format!("). Under {rule_en}, the proposal {verdict_en}."));
+    zh.push_str(&format!("。依据{rule_zh}，{verdict_zh}。"));
+    Summary { en, zh }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::roll::Roll;
+
+    #[test]
+    fn the_summary_states_every_base_in_both_languages() {
+        let roll = Roll::from_csv("voter,unit,area\na,1,100.00\nb,2,50.00\nc,3,50.00\n").unwrap();
+        let rule = Rule::preset("cn-278").unwrap();
+        let tally = Tally::count(&roll, [(0, Choice::Yes), (1, Choice::Yes), (2, Choice::No)]);
+        let s = summary(&rule, roll.columns(), &tally, "passed");
+        assert!(
+            s.en.starts_with(
+                "Of all 3 households (200.00 m² in all), 3 took part (100.0% of all households"
+            ),
+            "{}",
+            s.en
+        );
+        assert!(s.en.contains("2 approved (66.7% of the households that took part; 150.00 m², 75.0% of the area that took part)"), "{}", s.en);
+        assert!(
+            s.en.ends_with("Under Civil Code Art. 278, the proposal PASSED."),
+            "{}",
+            s.en
+        );
+        assert!(
+            s.zh.starts_with("共3户，总面积200.00平方米。参与表决3户，占总户数的100.0%"),
+            "{}",
+            s.zh
+        );
+        assert!(
+            s.zh.ends_with("依据《民法典》第二百七十八条，表决通过。"),
+            "{}",
+            s.zh
+        );
+    }
+}

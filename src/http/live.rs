@@ -1,0 +1,315 @@
+//! WebSocket feeds: a proposal's live tally (snapshot on connect, coalesced updates, a final
+//! message at close) and a community's feed of proposals opened, closed and published. Results a
+//! viewer may not see are never sent; slow or silent clients are dropped, never buffered.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::request::Parts;
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, watch};
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
+
+use super::extract::{MaybeSignedIn, SignedIn, origin_matches, require_role};
+use super::proposals::{full_count, load_for_live, results_visible, tally_view};
+use super::{ApiError, AppState};
+use crate::domain::lifecycle::ProposalState;
+use crate::live::Snapshot;
+use crate::store::records::{ProposalRecord, Role, Visibility};
+use crate::store::tables::{BALLOTS, PROPOSALS};
+
+/// Per-connection buffers, small so that ten thousand watchers fit in little memory.
+const READ_BUFFER: usize = 4 * 1024;
+const WRITE_BUFFER: usize = 8 * 1024;
+const MAX_WRITE_BUFFER: usize = 256 * 1024;
+/// Largest message a client may send (they only send pongs and closes).
+const MAX_CLIENT_MESSAGE: usize = 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/proposals/{proposal}/live", get(proposal_live))
+        .route("/communities/{community}/live", get(community_live))
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(proposal_live, community_live))]
+pub struct LiveApi;
+
+/// The handshake must come from our own pages when a browser makes it.
+fn check_origin(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
+    match parts.headers.get(axum::http::header::ORIGIN) {
+        None => Ok(()),
+        Some(origin) => {
+            let origin = origin.to_str().unwrap_or("");
+            if origin_matches(origin, parts, &state.config.server.public_origin) {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden(format!(
+                    "WebSocket from `{origin}` refused: connect from Yishi's own pages"
+                )))
+            }
+        }
+    }
+}
+
+/// Parts of the upgrade request needed before the upgrade.
+pub struct Handshake;
+
+impl axum::extract::FromRequestParts<AppState> for Handshake {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        check_origin(parts, state)?;
+        Ok(Self)
+    }
+}
+
+fn sized(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+}
+
+#[utoipa::path(get, path = "/proposals/{proposal}/live",
+    responses((status = 101, description = "WebSocket: `snapshot`, then `update`s, then `final`"),
+              (status = 401), (status = 403), (status = 404)))]
+async fn proposal_live(
+    State(state): State<AppState>,
+    _handshake: Handshake,
+    MaybeSignedIn(caller): MaybeSignedIn,
+    Path(id): Path<String>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let (record, voter) = load_for_live(&state, caller.as_ref(), &id).await?;
+    let Some(updates) = state.hub.subscribe(&record.id) else {
+        if full_count(&state, &record).is_none() {
+            return Err(ApiError::conflict(
+                "not_open",
+                "this proposal has not been put to the vote yet",
+            ));
+        }
+        // Closed before this server started: one final message and done.
+        let record = Arc::new(record);
+        return Ok(sized(upgrade).on_upgrade(move |socket| async move {
+            let mut socket = socket;
+            let message = final_message(&state, &record);
+            let _ = send(&mut socket, &message, Pace::of(&state)).await;
+            let _ = socket.send(Message::Close(None)).await;
+        }));
+    };
+    Ok(sized(upgrade).on_upgrade(move |socket| watch_tally(socket, state, record, voter, updates)))
+}
+
+fn final_message(state: &AppState, record: &ProposalRecord) -> Value {
+    let count = full_count(state, record).unwrap_or(Value::Null);
+    let mut view = tally_view(record, count, true);
+    view["type"] = json!("final");
+    view
+}
+
+/// The timing rules of one connection, from `[live]` in the configuration.
+#[derive(Clone, Copy)]
+struct Pace {
+    gap: Duration,
+    ping_every: Duration,
+    max_missed: u32,
+    write_timeout: Duration,
+}
+
+impl Pace {
+    fn of(state: &AppState) -> Self {
+        let live = &state.config.live;
+        Self {
+            gap: Duration::from_millis(1000 / u64::from(live.updates_per_second.max(1))),
+            ping_every: Duration::from_millis(live.ping_interval_millis.max(1)),
+            max_missed: live.max_missed_pongs,
+            write_timeout: Duration::from_millis(live.write_timeout_millis.max(1)),
+        }
+    }
+}
+
+async fn send(socket: &mut WebSocket, value: &Value, pace: Pace) -> Result<(), ()> {
+    let text = value.to_string();
+    match timeout(pace.write_timeout, socket.send(Message::Text(text.into()))).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+/// Whether the voter has a ballot on the proposal (for `after_vote` visibility).
+async fn has_voted(state: &AppState, proposal: &str, voter: Option<&str>) -> bool {
+    let Some(voter) = voter else { return false };
+    let (proposal, voter) = (proposal.to_owned(), voter.to_owned());
+    state
+        .store
+        .call(move |s| {
+            s.read(|tx| {
+                Ok(tx
+                    .open_table(BALLOTS)?
+                    .get((proposal.as_str(), voter.as_str()))?
+                    .is_some())
+            })
+        })
+        .await
+        .unwrap_or(false)
+}
+
+fn view_of(record: &ProposalRecord, snapshot: &Snapshot, voted: bool) -> Value {
+    let mut count = crate::domain::report::motion_json(
+        &snapshot.columns,
+        &snapshot.tally,
+        &snapshot.evaluation,
+    );
+    if snapshot.allow_change {
+        count["certainty"] = json!("open");
+    }
+    count["ledger_len"] = json!(snapshot.ledger_len);
+    let mut live = record.clone();
+    live.state = snapshot.state;
+    live.closes_at = snapshot.closes_at.clone();
+    tally_view(&live, count, results_visible(&live, voted))
+}
+
+async fn watch_tally(
+    mut socket: WebSocket,
+    state: AppState,
+    record: ProposalRecord,
+    voter: Option<String>,
+    mut updates: watch::Receiver<Arc<Snapshot>>,
+) {
+    let pace = Pace::of(&state);
+    let mut voted = has_voted(&state, &record.id, voter.as_deref()).await;
+    let mut ping = interval(pace.ping_every);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ping.tick().await;
+    let mut unanswered_pings = 0u32;
+    let mut next_send = Instant::now();
+    let mut kind = "snapshot";
+    loop {
+        let snapshot = updates.borrow_and_update().clone();
+        if snapshot.state != ProposalState::Voting {
+            // Closed (or withdrawn): read the stored result and say goodbye.
+            let id = record.id.clone();
+            let stored: Option<ProposalRecord> = state
+                .store
+                .call(move |s| s.read(|tx| crate::store::get(tx, PROPOSALS, id.as_str())))
+                .await
+                .ok()
+                .flatten();
+            let final_record = stored.unwrap_or(record.clone());
+            let _ = send(&mut socket, &final_message(&state, &final_record), pace).await;
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+        if !voted && record.visibility == Visibility::AfterVote && voter.is_some() {
+            voted = has_voted(&state, &record.id, voter.as_deref()).await;
+        }
+        let mut view = view_of(&record, &snapshot, voted);
+        view["type"] = json!(kind);
+        if send(&mut socket, &view, pace).await.is_err() {
+            return;
+        }
+        kind = "update";
+        next_send = next_send.max(Instant::now()) + pace.gap;
+        // Wait for a change, answering pings and reading client frames meanwhile.
+        let changed = loop {
+            tokio::select! {
+                changed = updates.changed() => break changed.is_ok(),
+                _ = ping.tick() => {
+                    unanswered_pings += 1;
+                    if unanswered_pings > pace.max_missed {
+                        return;
+                    }
+                    let ping_sent = timeout(pace.write_timeout, socket.send(Message::Ping(Default::default()))).await;
+                    if !matches!(ping_sent, Ok(Ok(()))) {
+                        return;
+                    }
+                }
+                message = socket.recv() => match message {
+                    Some(Ok(Message::Pong(_))) => unanswered_pings = 0,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(_)) => unanswered_pings = 0,
+                },
+            }
+        };
+        if !changed {
+            return;
+        }
+        // Coalesce: wait out the rate limit; whatever is latest then is sent.
+        sleep_until(next_send).await;
+    }
+}
+
+#[utoipa::path(get, path = "/communities/{community}/live",
+    responses((status = 101, description = "WebSocket: community events (opened, closed, certified, withdrawn)"),
+              (status = 401), (status = 404)))]
+async fn community_live(
+    State(state): State<AppState>,
+    _handshake: Handshake,
+    caller: SignedIn,
+    Path(community): Path<String>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    require_role(
+        &state,
+        &caller,
+        &community,
+        &[Role::Officer, Role::Voter, Role::Observer],
+        true,
+    )
+    .await?;
+    let events = state.hub.feed(&community);
+    let pace = Pace::of(&state);
+    Ok(sized(upgrade).on_upgrade(move |socket| watch_feed(socket, events, pace)))
+}
+
+async fn watch_feed(
+    mut socket: WebSocket,
+    mut events: broadcast::Receiver<crate::live::Event>,
+    pace: Pace,
+) {
+    if send(&mut socket, &json!({"type": "hello"}), pace)
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut ping = interval(pace.ping_every);
+    ping.tick().await;
+    let mut unanswered_pings = 0u32;
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                let message = match event {
+                    Ok(event) => (*event).clone(),
+                    Err(broadcast::error::RecvError::Lagged(_)) => json!({"type": "resync"}),
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                if send(&mut socket, &message, pace).await.is_err() {
+                    return;
+                }
+            }
+            _ = ping.tick() => {
+                unanswered_pings += 1;
+                if unanswered_pings > pace.max_missed {
+                    return;
+                }
+                if !matches!(timeout(pace.write_timeout, socket.send(Message::Ping(Default::default()))).await, Ok(Ok(()))) {
+                    return;
+                }
+            }
+            message = socket.recv() => match message {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => unanswered_pings = 0,
+            },
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Every redb table, in one place. Keys are strings or (string, number) pairs; values are JSON
+//! records (`store::records`), self-describing so that fields can be added without a migration.
+
+use redb::TableDefinition;
+
+/// `"schema_version"` → the format version as decimal text.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// account id → `AccountRecord`.
+pub const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
+/// login name → account id (logins are unique).
+pub const LOGINS: TableDefinition<&str, &str> = TableDefinition::new("logins");
+/// SHA-256 of the session token (hex) → `SessionRecord`. Tokens themselves are never stored.
+pub const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
+
+/// community id → `CommunityRecord`.
+pub const COMMUNITIES: TableDefinition<&str, &[u8]> = TableDefinition::new("communities");
+/// (community id, account id) → `MembershipRecord`.
+pub const MEMBERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("members");
+/// (account id, community id) → role name: the reverse index of `MEMBERS`.
+pub const MEMBERSHIPS: TableDefinition<(&str, &str), &str> = TableDefinition::new("memberships");
+/// (community id, voter key) → account id: which account holds a voter's right.
+pub const VOTER_ACCOUNTS: TableDefinition<(&str, &str), &str> =
+    TableDefinition::new("voter_accounts");
+/// community id → `RollRecord`: the current roll.
+pub const ROLLS: TableDefinition<&str, &[u8]> = TableDefinition::new("rolls");
+/// SHA-256 of the activation code (hex) → `ActivationRecord`.
+pub const ACTIVATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("activations");
+
+/// proposal id → `ProposalRecord`.
+pub const PROPOSALS: TableDefinition<&str, &[u8]> = TableDefinition::new("proposals");
+/// (community id, proposal id) → created-at timestamp: proposals of a community.
+pub const COMMUNITY_PROPOSALS: TableDefinition<(&str, &str), &str> =
+    TableDefinition::new("community_proposals");
+/// proposal id → `RollRecord`: the electorate frozen when voting opened.
+pub const ELECTORATES: TableDefinition<&str, &[u8]> = TableDefinition::new("electorates");
+/// (proposal id, seq) → ledger `Entry` (seq counts from 1).
+pub const LEDGER: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("ledger");
+/// (proposal id, voter key) → `BallotRecord`: the voter's current ballot.
+pub const BALLOTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("ballots");
+/// receipt (entry hash) → (proposal id, seq): receipt look-up.
+pub const RECEIPTS: TableDefinition<&str, (&str, u64)> = TableDefinition::new("receipts");
+/// (proposal id, voter key) → `ProxyRecord`: a recorded text-form authorisation.
+pub const PROXIES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("proxies");
+
+/// (community id, seq) → `AuditRecord`, hash-chained per community.
+pub const AUDIT: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("audit");
+
+/// (community id, key fingerprint) → `KeyRecord`: the community's Ed25519 signing keys, the
+/// newest unretired one active. Retired keys stay so old certificates remain checkable.
+pub const COMMUNITY_KEYS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("community_keys");
+/// proposal id → the signed `Certificate`.
+pub const CERTIFICATES: TableDefinition<&str, &[u8]> = TableDefinition::new("certificates");
