@@ -29,6 +29,24 @@ pub enum Command {
     Tally(TallyArgs),
     /// Check a published result offline: signature, ledger chain, recount and rule.
     Verify(VerifyArgs),
+    /// Administer the server's database (with the server stopped).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a platform admin. The password is read from one line of standard input
+    /// (`echo "$PASSWORD" | yishi admin create-admin --login root`); at a terminal you are
+    /// prompted for it.
+    CreateAdmin {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 /// `yishi verify`: trust nothing but the two files (and the key, if given).
@@ -123,6 +141,24 @@ pub fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Admin(AdminCommand::CreateAdmin {
+            login,
+            config,
+            data_dir,
+        }) => {
+            let result = load_config(config.as_deref(), None, data_dir)
+                .and_then(|config| crate::admin::create_admin_from_stdin(&config, &login));
+            match result {
+                Ok(()) => {
+                    println!("platform admin `{login}` created");
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    eprintln!("yishi admin create-admin: {message}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Verify(args) => match verify(&args) {
             Ok(()) => {
                 println!("VALID");

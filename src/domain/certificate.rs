@@ -19,6 +19,7 @@ use super::tally::{Choice, Tally, Totals, evaluate};
 pub const FORMAT: &str = "yishi-certificate/1";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CommunityPart {
     pub id: String,
     pub name: String,
@@ -26,6 +27,7 @@ pub struct CommunityPart {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProposalPart {
     pub id: String,
     pub title: String,
@@ -38,6 +40,7 @@ pub struct ProposalPart {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ElectoratePart {
     pub hash: String,
     pub headcount: u64,
@@ -46,6 +49,7 @@ pub struct ElectoratePart {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LedgerPart {
     pub opening: OpeningRecord,
     pub opening_hash: String,
@@ -54,6 +58,7 @@ pub struct LedgerPart {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Extension {
     pub at: String,
     pub from: String,
@@ -62,6 +67,7 @@ pub struct Extension {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Times {
     pub opened_at: String,
     pub extensions: Vec<Extension>,
@@ -71,6 +77,7 @@ pub struct Times {
 
 /// Someone who checked the count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Attestation {
     pub name: String,
     pub role: String,
@@ -79,12 +86,14 @@ pub struct Attestation {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Summary {
     pub en: String,
     pub zh: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KeyPart {
     pub algorithm: String,
     /// The community's Ed25519 public key, hex.
@@ -93,8 +102,11 @@ pub struct KeyPart {
     pub fingerprint: String,
 }
 
-/// The signed result of a vote.
+/// The signed result of a vote. Unknown members are refused (here and in every part): the
+/// signature is checked over the certificate as read, so a member this type would drop must not
+/// pass unnoticed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Certificate {
     pub format: String,
     pub community: CommunityPart,
@@ -194,6 +206,10 @@ pub enum VerifyError {
     BadSignature,
     #[error("ledger: the opening record does not match its hash in the certificate")]
     Opening,
+    #[error(
+        "ledger: the certificate's {0} differs from the opening record's, which heads the chain"
+    )]
+    OpeningMismatch(&'static str),
     #[error("{0}")]
     Chain(String),
     #[error("ledger: {found} entries, but the certificate says {expected}")]
@@ -253,8 +269,37 @@ pub fn verify(
     {
         return Err(VerifyError::Opening);
     }
+    // What was put to the vote is frozen in the opening record, which the chain (and every
+    // voter's receipt) hangs from: the certificate must restate it, not a different rule.
+    let opening = &ledger.opening;
+    let restated = [
+        ("title", opening.title == certificate.proposal.title),
+        (
+            "text hash",
+            opening.text_hash == certificate.proposal.text_hash,
+        ),
+        ("rule", opening.rule == certificate.rule),
+        (
+            "electorate hash",
+            opening.electorate_hash == certificate.electorate.hash,
+        ),
+        (
+            "electorate headcount",
+            opening.electorate_size == certificate.electorate.headcount,
+        ),
+        (
+            "opening time",
+            opening.opened_at == certificate.times.opened_at,
+        ),
+    ];
+    if let Some((what, _)) = restated.iter().find(|(_, same)| !same) {
+        return Err(VerifyError::OpeningMismatch(what));
+    }
     let head = verify_chain(&certificate.proposal.id, &ledger.opening_hash, entries).map_err(
         |e| match e {
+            ChainError::Link { seq: 1 } => VerifyError::Chain(
+                "entry 1: its `prev` does not match the certificate's opening hash — the ledger does not start from this proposal's opening record".into(),
+            ),
             ChainError::Link { seq } => VerifyError::Chain(format!(
                 "entry {seq}: its `prev` does not match the hash of entry {} — entry {} (or one before it) was changed, removed or reordered",
                 seq - 1,

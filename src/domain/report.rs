@@ -188,6 +188,7 @@ pub fn condition_text(columns: &[WeightColumn], report: &ConditionReport) -> Str
     if !report.holds {
         let to_go = match (report.needed, c.kind) {
             (None, _) => " — more yes votes alone cannot make this hold".to_owned(),
+            (Some(0), _) => " — needs at least one more voter to take part".to_owned(),
             (Some(n), Kind::Quorum) => {
                 format!(" — {} more must take part", amount(columns, measure, n))
             }
@@ -269,7 +270,7 @@ pub fn motion_text(columns: &[WeightColumn], tally: &Tally, evaluation: &Evaluat
     if participants.headcount < electorate.headcount {
         let certainty = match evaluation.certainty {
             Certainty::PassedAlready => {
-                "already passed: no way the remaining voters vote can change it"
+                "already passed: it passes however the remaining voters vote"
             }
             Certainty::CannotPass => "can no longer pass, however the remaining voters vote",
             Certainty::Open => "open: the remaining voters can still decide it",

@@ -15,7 +15,7 @@ use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{SignedIn, check_same_origin};
+use super::extract::{MaybeSignedIn, SignedIn, check_same_origin};
 use super::{ApiError, ApiJson, AppState};
 use crate::auth::activation::{code_key, normalize};
 use crate::auth::limit::Refused;
@@ -33,7 +33,7 @@ type ApiResult<T> = Result<T, ApiError>;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/session", post(login).delete(logout))
+        .route("/session", post(login).delete(logout).get(session_state))
         .route("/me", get(me))
         .route("/activate", post(activate))
         .route("/accounts", post(create_account))
@@ -41,9 +41,9 @@ pub fn router() -> Router<AppState> {
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(login, logout, me, activate, create_account),
+    paths(login, logout, session_state, me, activate, create_account),
     components(schemas(
-        LoginInput, SessionView, AccountView, MeView, MembershipView, ActivateInput,
+        LoginInput, SessionView, SessionStateView, AccountView, MeView, MembershipView, ActivateInput,
         ActivatedView, AccountInput, Role
     )),
     tags((name = "accounts", description = "Sign-in, sessions, activation codes, accounts"))
@@ -240,7 +240,9 @@ async fn login(
         .auth
         .limiter
         .attempt(login.as_ref().map(Login::as_str), peer.ip(), Instant::now())?;
-    let (Some(login), true) = (login, input.password.chars().count() <= PASSWORD_CHARS.1) else {
+    // No account has a malformed login or an over-long password: refuse without hashing.
+    let hashable = input.password.chars().count() <= PASSWORD_CHARS.1;
+    let Some(login) = login.filter(|_| hashable) else {
         return Err(ApiError::BadCredentials);
     };
     let account = account_by_login(&state, &login).await?;
@@ -307,6 +309,37 @@ pub(crate) async fn memberships_of(
             })
         })
         .await?)
+}
+
+/// Whether the caller is signed in; never 401, so the web app can ask on every start.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionStateView {
+    pub signed_in: bool,
+    /// The caller, when signed in (as `GET /me`).
+    pub me: Option<MeView>,
+}
+
+#[utoipa::path(get, path = "/session", tag = "accounts",
+    responses((status = 200, body = SessionStateView, description = "Signed in or not, and who")))]
+async fn session_state(
+    State(state): State<AppState>,
+    MaybeSignedIn(caller): MaybeSignedIn,
+) -> ApiResult<ApiJson<SessionStateView>> {
+    let Some(caller) = caller else {
+        return Ok(ApiJson(SessionStateView {
+            signed_in: false,
+            me: None,
+        }));
+    };
+    let memberships = memberships_of(&state, &caller.account.id).await?;
+    Ok(ApiJson(SessionStateView {
+        signed_in: true,
+        me: Some(MeView {
+            account: AccountView::from(&caller.account),
+            is_admin: caller.account.is_admin,
+            memberships,
+        }),
+    }))
 }
 
 #[utoipa::path(get, path = "/me", tag = "accounts",

@@ -346,13 +346,20 @@ fn json_rows(weights: &[String], rows: Vec<RollRowInput>) -> ApiResult<Vec<RollR
                     weights.join(", ")
                 )));
             }
+            // Trimmed like CSV fields, so both forms of the same roll are the same roll.
             Ok(RollRow {
                 line: i + 1,
-                voter: row.voter,
-                unit: row.unit,
-                name: row.name,
-                phone: row.phone,
-                tags: row.tags,
+                voter: row.voter.trim().to_owned(),
+                unit: row.unit.trim().to_owned(),
+                name: row.name.trim().to_owned(),
+                phone: row.phone.trim().to_owned(),
+                tags: row
+                    .tags
+                    .iter()
+                    .map(|t| t.trim())
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
                 weights: row.weights.into_iter().collect(),
             })
         })
@@ -450,18 +457,31 @@ fn keys_for_audit(keys: &[String]) -> Value {
     }
 }
 
-/// Stores `roll` as the community's roll if the stored one is still `expected`, with an audit
-/// entry; answers what changed.
+/// A new roll ready to store: what it replaces, and what to audit.
+struct RollUpdate {
+    action: &'static str,
+    /// The `updated_at` of the roll it was made from (`None`: there was none).
+    expected: Option<String>,
+    roll: Roll,
+    diff: RollDiff,
+    detail: serde_json::Map<String, Value>,
+}
+
+/// Stores the new roll if the stored one is still the one it was made from, with an audit
+/// entry in the same transaction; answers what changed.
 async fn store_roll(
     state: &AppState,
     community: &str,
     actor: &str,
-    action: &'static str,
-    expected: Option<String>,
-    roll: Roll,
-    diff: RollDiff,
-    mut detail: serde_json::Map<String, Value>,
+    update: RollUpdate,
 ) -> ApiResult<RollChange> {
+    let RollUpdate {
+        action,
+        expected,
+        roll,
+        diff,
+        mut detail,
+    } = update;
     let stamp = clock::now().to_string();
     let record = RollRecord::from_roll(&roll, stamp.clone());
     let change = RollChange {
@@ -585,6 +605,8 @@ async fn create_community(
         .call(move |s| {
             s.write(|tx| {
                 put(tx, COMMUNITIES, record.id.as_str(), &record)?;
+                // Every community signs its results with its own Ed25519 key from the start.
+                super::results::new_key(tx, &record.id)?;
                 audit(
                     tx,
                     &record.id,
@@ -911,17 +933,14 @@ async fn replace_roll(
     .await?;
     let mut detail = serde_json::Map::new();
     detail.insert("format".into(), json!(format));
-    let change = store_roll(
-        &state,
-        &community,
-        &caller.account.id,
-        "roll.replace",
+    let update = RollUpdate {
+        action: "roll.replace",
         expected,
         roll,
-        changes,
+        diff: changes,
         detail,
-    )
-    .await?;
+    };
+    let change = store_roll(&state, &community, &caller.account.id, update).await?;
     Ok(ApiJson(change))
 }
 
@@ -954,17 +973,14 @@ async fn amend_roll(
     let expected = Some(stored.updated_at.clone());
     let (roll, changes) = blocking(move || amend(stored.to_roll(), input)).await??;
     check_roll_size(&state, &roll)?;
-    let change = store_roll(
-        &state,
-        &community,
-        &caller.account.id,
-        "roll.amend",
+    let update = RollUpdate {
+        action: "roll.amend",
         expected,
         roll,
-        changes,
-        serde_json::Map::new(),
-    )
-    .await?;
+        diff: changes,
+        detail: serde_json::Map::new(),
+    };
+    let change = store_roll(&state, &community, &caller.account.id, update).await?;
     Ok(ApiJson(change))
 }
 
@@ -996,7 +1012,7 @@ fn amend(old: Roll, input: RollAmendment) -> ApiResult<(Roll, RollDiff)> {
         }
     }
     for row in &new_rows {
-        if let Some(holder) = kept_units.get(row.unit.trim()) {
+        if let Some(holder) = kept_units.get(row.unit.as_str()) {
             return Err(bad_roll(format!(
                 "line {}, column `unit`: unit `{}` already belongs to voter `{holder}`",
                 row.line, row.unit

@@ -8,8 +8,8 @@ use axum::http::{Method, header};
 use super::{ApiError, AppState};
 use crate::auth::session::{self, COOKIE};
 use crate::clock;
-use crate::store::records::{AccountRecord, MembershipRecord, Role};
-use crate::store::tables::MEMBERS;
+use crate::store::records::{AccountRecord, CommunityRecord, MembershipRecord, Role};
+use crate::store::tables::{COMMUNITIES, MEMBERS};
 use crate::store::{Store, get};
 
 /// A caller with a live session.
@@ -139,7 +139,8 @@ pub async fn membership(
 
 /// Requires one of `roles` in `community`. Someone with no membership learns nothing about the
 /// community (404); a member with the wrong role is told so (403). Platform admins pass when
-/// `admin_ok`.
+/// `admin_ok`; otherwise, since they see every community anyway, they are told 403 (404 only
+/// when there is no such community).
 pub async fn require_role(
     state: &AppState,
     caller: &SignedIn,
@@ -147,10 +148,32 @@ pub async fn require_role(
     roles: &[Role],
     admin_ok: bool,
 ) -> Result<Option<MembershipRecord>, ApiError> {
-    if admin_ok && caller.account.is_admin {
-        return Ok(membership(&state.store, community, &caller.account.id).await?);
+    let member = membership(&state.store, community, &caller.account.id).await?;
+    if caller.account.is_admin {
+        if admin_ok {
+            return Ok(member);
+        }
+        if member.is_none() {
+            let id = community.to_owned();
+            let exists = state
+                .store
+                .call(move |s| {
+                    s.read(|tx| {
+                        Ok(get::<&str, CommunityRecord>(tx, COMMUNITIES, id.as_str())?.is_some())
+                    })
+                })
+                .await?;
+            return Err(if exists {
+                ApiError::Forbidden(
+                    "only the community's officers may do this; a platform admin is not one of them"
+                        .into(),
+                )
+            } else {
+                ApiError::NotFound("community")
+            });
+        }
     }
-    match membership(&state.store, community, &caller.account.id).await? {
+    match member {
         None => Err(ApiError::NotFound("community")),
         Some(m) if roles.contains(&m.role) => Ok(Some(m)),
         Some(m) => Err(ApiError::Forbidden(format!(

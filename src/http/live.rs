@@ -2,11 +2,12 @@
 //! message at close) and a community's feed of proposals opened, closed and published. Results a
 //! viewer may not see are never sent; slow or silent clients are dropped, never buffered.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -16,7 +17,9 @@ use tokio::sync::{broadcast, watch};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
 
 use super::extract::{MaybeSignedIn, SignedIn, origin_matches, require_role};
-use super::proposals::{full_count, load_for_live, results_visible, tally_view};
+use super::proposals::{
+    full_count, load_for_live, results_visible, results_visible_when, tally_view,
+};
 use super::{ApiError, AppState};
 use crate::domain::lifecycle::ProposalState;
 use crate::live::Snapshot;
@@ -137,8 +140,11 @@ impl Pace {
 }
 
 async fn send(socket: &mut WebSocket, value: &Value, pace: Pace) -> Result<(), ()> {
-    let text = value.to_string();
-    match timeout(pace.write_timeout, socket.send(Message::Text(text.into()))).await {
+    send_text(socket, value.to_string().into(), pace).await
+}
+
+async fn send_text(socket: &mut WebSocket, text: Utf8Bytes, pace: Pace) -> Result<(), ()> {
+    match timeout(pace.write_timeout, socket.send(Message::Text(text))).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
     }
@@ -160,6 +166,68 @@ async fn has_voted(state: &AppState, proposal: &str, voter: Option<&str>) -> boo
         })
         .await
         .unwrap_or(false)
+}
+
+/// The tally messages of each watched proposal's latest count, rendered once and shared by all
+/// its watchers: ten thousand watchers cost one rendering per update, not ten thousand. A
+/// message depends only on the count, whether results are visible to the watcher, and its kind.
+/// An entry holds only a `Weak` of its count, so it is current exactly while its count is the
+/// one being sent (the `Weak` also keeps the address from being reused), and a newer count
+/// replaces it. One small entry per proposal ever watched; dead ones are pruned on insertion.
+static RENDERED: LazyLock<Mutex<HashMap<String, Rendered>>> = LazyLock::new(Mutex::default);
+
+struct Rendered {
+    snapshot: Weak<Snapshot>,
+    /// By [results visible][message kind: `snapshot`, `update`].
+    texts: [[Option<Utf8Bytes>; 2]; 2],
+}
+
+/// The `snapshot` or `update` message for a watcher, from the shared cache when it can be.
+fn tally_message(
+    record: &ProposalRecord,
+    snapshot: &Arc<Snapshot>,
+    voted: bool,
+    kind: &'static str,
+) -> Utf8Bytes {
+    let (visible, update) = (
+        usize::from(results_visible_when(
+            snapshot.state,
+            record.visibility,
+            voted,
+        )),
+        usize::from(kind == "update"),
+    );
+    let current = |r: &Rendered| std::ptr::eq(r.snapshot.as_ptr(), Arc::as_ptr(snapshot));
+    {
+        // A std mutex: held only to look up or store a text, never across an await.
+        let cache = RENDERED.lock().expect("render cache lock");
+        if let Some(text) = cache
+            .get(&snapshot.proposal)
+            .filter(|r| current(r))
+            .and_then(|r| r.texts[visible][update].clone())
+        {
+            return text;
+        }
+    }
+    let mut view = view_of(record, snapshot, voted);
+    view["type"] = json!(kind);
+    let text = Utf8Bytes::from(view.to_string());
+    let mut cache = RENDERED.lock().expect("render cache lock");
+    if !cache.contains_key(&snapshot.proposal) {
+        cache.retain(|_, r| r.snapshot.strong_count() > 0);
+    }
+    let entry = cache
+        .entry(snapshot.proposal.clone())
+        .or_insert_with(|| Rendered {
+            snapshot: Weak::new(),
+            texts: Default::default(),
+        });
+    if !current(entry) {
+        entry.snapshot = Arc::downgrade(snapshot);
+        entry.texts = Default::default();
+    }
+    entry.texts[visible][update] = Some(text.clone());
+    text
 }
 
 fn view_of(record: &ProposalRecord, snapshot: &Snapshot, voted: bool) -> Value {
@@ -212,9 +280,8 @@ async fn watch_tally(
         if !voted && record.visibility == Visibility::AfterVote && voter.is_some() {
             voted = has_voted(&state, &record.id, voter.as_deref()).await;
         }
-        let mut view = view_of(&record, &snapshot, voted);
-        view["type"] = json!(kind);
-        if send(&mut socket, &view, pace).await.is_err() {
+        let message = tally_message(&record, &snapshot, voted, kind);
+        if send_text(&mut socket, message, pace).await.is_err() {
             return;
         }
         kind = "update";

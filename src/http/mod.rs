@@ -1,5 +1,6 @@
 //! The HTTP API under `/api/v1`: one router per resource, merged here, with the limits every
-//! request passes through (body size, timeout, connection count) and the OpenAPI document.
+//! request passes through (body size, timeout, connection count) and the OpenAPI document, plus
+//! `/healthz` and the vote writer's counters at `/metrics`.
 
 pub mod accounts;
 pub mod communities;
@@ -9,14 +10,17 @@ pub mod live;
 pub mod openapi;
 pub mod proposals;
 pub mod results;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
@@ -51,6 +55,21 @@ impl AppState {
             Duration::from_millis(config.vote.deadline_tick_millis.max(10)),
         )?;
         let auth = Arc::new(Auth::new(&config.auth));
+        // Expired sessions are swept hourly so the table does not grow without bound.
+        let sweeper = store.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                let now = crate::clock::now();
+                if let Err(error) = sweeper
+                    .call(move |s| crate::auth::session::prune_expired(s, now))
+                    .await
+                {
+                    tracing::warn!(%error, "could not sweep expired sessions");
+                }
+            }
+        });
         Ok(Self {
             config: Arc::new(config),
             store,
@@ -73,15 +92,90 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(results::pages())
+        .merge(web::router())
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::NotFound("page") })
+        .layer(axum::middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(limits.request_timeout_secs),
         ))
         .with_state(state)
+}
+
+/// Errors produced outside our handlers (timeouts, body limits on raw bodies, wrong methods,
+/// failed WebSocket upgrades) get the same `{"error": {code, message}}` shape as ours.
+async fn json_errors(response: axum::response::Response) -> axum::response::Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long and was stopped"),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "too_large",
+            "the request body is larger than this server accepts",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this address does not accept that method",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "this body type is not accepted here",
+        ),
+        StatusCode::UPGRADE_REQUIRED => ("upgrade_required", "this address speaks WebSocket only"),
+        s if s.is_server_error() => ("internal", "internal error"),
+        _ => ("bad_request", "the request cannot be read"),
+    };
+    let body = serde_json::json!({"error": {"code": code, "message": message}});
+    (status, axum::Json(body)).into_response()
+}
+
+/// The vote writer's counters in the Prometheus text format (a later issue adds more).
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let stats = &state.votes.stats;
+    let counter = |name: &str, help: &str, value: String| {
+        format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n")
+    };
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let body = [
+        counter(
+            "yishi_ballots_committed_total",
+            "Ballots made durable by the vote writer.",
+            load(&stats.ballots_committed).to_string(),
+        ),
+        counter(
+            "yishi_vote_batches_total",
+            "Write transactions committed by the vote writer (group commits).",
+            load(&stats.batches_committed).to_string(),
+        ),
+        counter(
+            "yishi_commit_failures_total",
+            "Vote writer batches whose commit failed (nothing acknowledged).",
+            load(&stats.commit_failures).to_string(),
+        ),
+        counter(
+            "yishi_commit_seconds_total",
+            "Time the vote writer spent staging and committing batches.",
+            format!("{:.6}", load(&stats.commit_micros_total) as f64 / 1e6),
+        ),
+    ]
+    .concat();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
 }
 
 /// Serves on `listener` until `shutdown` completes, then lets in-flight requests finish.

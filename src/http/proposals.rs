@@ -1024,9 +1024,18 @@ async fn record_proxy(
 
 /// Whether the caller may see the choices now (turnout is always visible).
 pub fn results_visible(record: &ProposalRecord, caller_voted: bool) -> bool {
-    match record.state {
+    results_visible_when(record.state, record.visibility, caller_voted)
+}
+
+/// [`results_visible`] for a proposal in `state` with `visibility`.
+pub fn results_visible_when(
+    state: ProposalState,
+    visibility: Visibility,
+    caller_voted: bool,
+) -> bool {
+    match state {
         ProposalState::Closed | ProposalState::Certified => true,
-        ProposalState::Voting => match record.visibility {
+        ProposalState::Voting => match visibility {
             Visibility::Live => true,
             Visibility::AfterVote => caller_voted,
             Visibility::AfterClose => false,
@@ -1172,14 +1181,25 @@ async fn turnout(
 }
 
 #[utoipa::path(get, path = "/proposals/{proposal}/ledger",
-    responses((status = 200, description = "JSON Lines: the opening record, then every entry", content_type = "application/jsonl"),
+    responses((status = 200, description = "JSON Lines: every entry in sequence order (the opening record is in the certificate); public once the result is certified", content_type = "application/jsonl"),
               (status = 403, description = "Not published yet")))]
 async fn ledger(
     State(state): State<AppState>,
     MaybeSignedIn(caller): MaybeSignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let (record, _) = load(&state, caller.as_ref(), &id).await?;
+    // A certified result is public: its ledger, like its certificate, needs no account.
+    let key = id.clone();
+    let record: ProposalRecord = state
+        .store
+        .call(move |s| s.read(|tx| get_record(tx, PROPOSALS, key.as_str())))
+        .await?
+        .ok_or(ApiError::NotFound("proposal"))?;
+    let record = if record.state == ProposalState::Certified {
+        record
+    } else {
+        load(&state, caller.as_ref(), &id).await?.0
+    };
     let published = match record.state {
         ProposalState::Closed | ProposalState::Certified => true,
         ProposalState::Voting => {

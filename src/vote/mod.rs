@@ -220,6 +220,25 @@ struct Writer {
     stats: Arc<WriterStats>,
 }
 
+/// The tables every ballot writes, opened once per batch rather than three times per ballot
+/// (each opening looks the table up and each closing writes its root back). Closed before a
+/// lifecycle change, which may open them itself.
+struct BallotTables<'tx> {
+    ledger: redb::Table<'tx, (&'static str, u64), &'static [u8]>,
+    ballots: redb::Table<'tx, (&'static str, &'static str), &'static [u8]>,
+    receipts: redb::Table<'tx, &'static str, (&'static str, u64)>,
+}
+
+impl<'tx> BallotTables<'tx> {
+    fn open(tx: &'tx WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Self {
+            ledger: tx.open_table(LEDGER)?,
+            ballots: tx.open_table(BALLOTS)?,
+            receipts: tx.open_table(RECEIPTS)?,
+        })
+    }
+}
+
 /// A reply waiting for the commit.
 enum Pending {
     Cast(
@@ -228,7 +247,7 @@ enum Pending {
     ),
     Change(
         oneshot::Sender<Result<ProposalRecord, VoteError>>,
-        Result<ProposalRecord, VoteError>,
+        Box<Result<ProposalRecord, VoteError>>,
     ),
 }
 
@@ -260,12 +279,25 @@ impl Writer {
         let mut effects = Vec::new();
         let mut pending = Vec::with_capacity(batch.len());
         let mut ticks = false;
+        // Proposals closed or withdrawn by an earlier command of this batch.
+        let mut ended: std::collections::HashSet<String> = std::collections::HashSet::new();
         let outcome: Result<(), StoreError> = (|| {
             let tx = self.store.begin_write()?;
+            // Every entry of a batch carries the batch's time.
+            let stamp = now.to_string();
+            let mut tables: Option<BallotTables<'_>> = None;
             for command in batch {
                 match command {
+                    Command::Cast(request, reply) if ended.contains(&request.proposal) => {
+                        // Closed or withdrawn earlier in this batch: its count is final.
+                        pending.push(Pending::Cast(reply, Err(VoteError::Closed)));
+                    }
                     Command::Cast(request, reply) => {
-                        let result = self.cast(&tx, &mut staged, request, now);
+                        let open = match &mut tables {
+                            Some(open) => open,
+                            None => tables.insert(BallotTables::open(&tx)?),
+                        };
+                        let result = self.cast(open, &mut staged, request, now, &stamp);
                         pending.push(Pending::Cast(reply, result?));
                     }
                     Command::Change {
@@ -274,12 +306,17 @@ impl Writer {
                         actor,
                         reply,
                     } => {
+                        // A change may open these tables itself (reopening a closed vote).
+                        tables = None;
                         let result = self.change(&tx, &staged, &proposal, change, &actor, now)?;
                         let result = result.map(|(record, effect)| {
+                            if matches!(effect, Effect::Unregister(..)) {
+                                ended.insert(record.id.clone());
+                            }
                             effects.push(effect);
                             record
                         });
-                        pending.push(Pending::Change(reply, result));
+                        pending.push(Pending::Change(reply, Box::new(result)));
                     }
                     Command::Schedule { proposal, opens_at } => {
                         self.scheduled.insert((opens_at, proposal), ());
@@ -287,6 +324,7 @@ impl Writer {
                     Command::Tick => ticks = true,
                 }
             }
+            drop(tables);
             if ticks {
                 self.tick(&tx, &staged, now, &mut effects)?;
             }
@@ -349,7 +387,7 @@ impl Writer {
                             let _ = reply.send(result);
                         }
                         Pending::Change(reply, result) => {
-                            let _ = reply.send(result);
+                            let _ = reply.send(*result);
                         }
                     }
                 }
@@ -374,10 +412,11 @@ impl Writer {
     /// Stages one ballot. The outer `Err` is a storage fault that fails the whole batch.
     fn cast(
         &self,
-        tx: &WriteTransaction,
+        tables: &mut BallotTables<'_>,
         staged: &mut HashMap<String, Staged>,
         request: CastRequest,
         now: Timestamp,
+        stamp: &str,
     ) -> Result<Result<Receipt, VoteError>, StoreError> {
         let Some(open) = self.open.get(&request.proposal) else {
             return Ok(Err(VoteError::NotOpen));
@@ -393,15 +432,15 @@ impl Writer {
             .or_insert_with(|| open.stage());
         let previous = stage.ballot(open, at);
         if let Some(previous) = previous {
-            let stored: BallotRecord = get_w(
-                tx,
-                BALLOTS,
-                (request.proposal.as_str(), request.voter.as_str()),
-            )?
-            .ok_or_else(|| StoreError::Corrupt {
-                table: "ballots".into(),
-                message: format!("ballot of {} missing", request.voter),
-            })?;
+            let stored: BallotRecord = tables
+                .ballots
+                .get((request.proposal.as_str(), request.voter.as_str()))?
+                .map(|v| decode::<BallotRecord>("ballots", v.value()))
+                .transpose()?
+                .ok_or_else(|| StoreError::Corrupt {
+                    table: "ballots".into(),
+                    message: format!("ballot of {} missing", request.voter),
+                })?;
             if stored.idempotency_key == request.idempotency_key {
                 let same = previous.choice == request.choice && previous.channel == request.channel;
                 return Ok(if same {
@@ -440,11 +479,11 @@ impl Writer {
             choice: request.choice.as_str().to_owned(),
             weights: crate::domain::ledger::voter_weights(&open.electorate, at),
             channel: request.channel,
-            at: now.to_string(),
+            at: stamp.to_owned(),
             prev: stage.head.clone(),
         };
         let receipt = entry.hash();
-        tx.open_table(LEDGER)?.insert(
+        tables.ledger.insert(
             (entry.proposal.as_str(), entry.seq),
             encode(&entry).as_slice(),
         )?;
@@ -458,13 +497,12 @@ impl Writer {
             cast_by: request.cast_by,
             note: request.note,
         };
-        put(
-            tx,
-            BALLOTS,
+        tables.ballots.insert(
             (request.proposal.as_str(), request.voter.as_str()),
-            &record,
+            encode(&record).as_slice(),
         )?;
-        tx.open_table(RECEIPTS)?
+        tables
+            .receipts
             .insert(receipt.as_str(), (entry.proposal.as_str(), entry.seq))?;
         stage.record(
             open,

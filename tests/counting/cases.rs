@@ -971,7 +971,7 @@ fn election_ballots(
     election: &Election,
     roll: &Roll,
     marks: &[(&str, &[&str])],
-) -> Result<Vec<(usize, ElectionBallot)>, ElectionError> {
+) -> Result<Vec<Ballot>, ElectionError> {
     marks
         .iter()
         .map(|(voter, ids)| {
@@ -995,7 +995,10 @@ fn standing_of(result: &ElectionResult, candidate: usize) -> Standing {
 /// Ten households of 80.00 m², two seats and one alternate, four candidates; everyone votes for
 /// two. Chen is approved by h001–h008 (8), Lin by h001–h004, h009, h010 (6), Huang by
 /// h005–h010 (6), Zhou by nobody.
-fn tied_election() -> Result<(Election, Roll, Vec<(usize, ElectionBallot)>), ElectionError> {
+/// Election ballots with each voter's position in the roll.
+type Ballot = (usize, ElectionBallot);
+
+fn tied_election() -> Result<(Election, Roll, Vec<Ballot>), ElectionError> {
     let election = Election::new(candidates(&["chen", "lin", "huang", "zhou"]), 2, 1)?;
     let roll = uniform_roll(10, "80.00");
     let mut marks: Vec<(String, Vec<&str>)> = Vec::new();

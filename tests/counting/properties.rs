@@ -399,6 +399,23 @@ impl Reference {
     fn cast(&self) -> Group {
         Group::union(&[&self.yes, &self.no])
     }
+
+    fn sums(&self) -> Sums {
+        Sums {
+            yes: self.yes.clone(),
+            participants: self.participants(),
+            cast: self.cast(),
+            roll: self.roll.clone(),
+        }
+    }
+}
+
+/// The groups a condition can count, each summed once.
+struct Sums {
+    yes: Group,
+    participants: Group,
+    cast: Group,
+    roll: Group,
 }
 
 fn column_of(condition: &Condition, names: &[String]) -> Option<usize> {
@@ -410,25 +427,6 @@ fn column_of(condition: &Condition, names: &[String]) -> Option<usize> {
                 .position(|n| n == name)
                 .expect("generated conditions measure the roll's columns"),
         ),
-    }
-}
-
-/// The groups a condition can count, summed once.
-struct Sums {
-    yes: Group,
-    participants: Group,
-    cast: Group,
-    roll: Group,
-}
-
-impl Reference {
-    fn sums(&self) -> Sums {
-        Sums {
-            yes: self.yes.clone(),
-            participants: self.participants(),
-            cast: self.cast(),
-            roll: self.roll.clone(),
-        }
     }
 }
 
@@ -524,7 +522,7 @@ fn holds_with_more_yes(
     };
     let (numerator, base, occupied) = (numerator.get(column), base.get(column), base.headcount > 0);
     let real = tally::holds(condition, numerator, base, occupied);
-    let expected = !(condition.kind == Kind::Approval && !occupied)
+    let expected = (condition.kind == Kind::Quorum || occupied)
         && match condition.comparison {
             Comparison::AtLeast => {
                 BigInt::from(numerator) * condition.fraction.denominator()
@@ -657,6 +655,7 @@ proptest! {
         prop_assert!(same_totals(&tally.electorate, &reference.roll, &roll));
         prop_assert!(same_totals(&tally.participants(), &reference.participants(), &roll));
         prop_assert!(same_totals(&tally.cast(), &reference.cast(), &roll));
+        // Those who stayed away, gathered as the yes group of a count where only they vote.
         let away: Vec<Option<Choice>> = ballots
             .iter()
             .map(|b| if b.is_none() { Some(Choice::Yes) } else { None })
@@ -930,40 +929,46 @@ fn election_spec() -> impl Strategy<Value = ElectionSpec> {
         1 => prop::collection::vec(condition_spec(), 1..=2),
     ];
     (
-        roll_spec(20, 1, 0),
+        // Weights of 0 or 1, or all 0 so that only headcounts rank.
+        prop_oneof![roll_spec(20, 1, 0), roll_spec(20, 0, 0)],
         2..=6usize,
         1..=3usize,
         0..=2usize,
         presets,
         conditions,
+        any::<bool>(),
     )
         .prop_flat_map(
-            |(roll, candidates, seats, alternates, preset, conditions)| {
+            |(roll, candidates, seats, alternates, preset, conditions, twins)| {
+                let seats = if twins { seats.max(2) } else { seats };
                 let everyone: Vec<usize> = (0..candidates).collect();
-                // Earlier candidates are more popular, so that some reach a majority and equal
-                // counts are common.
+                // Earlier candidates are more popular, so that some reach a majority. With
+                // `twins`, candidates 2k and 2k + 1 have exactly the same approvers (ballots keep
+                // whole pairs), so ties are certain.
                 let liked: Vec<_> = (0..candidates)
-                    .map(|c| prop::bool::weighted(0.8 - 0.12 * c as f64))
+                    .map(|c| prop::bool::weighted(0.8 - 0.1 * c as f64))
                     .collect();
-                let approved = liked.prop_map(|liked| {
-                    liked
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, l)| **l)
-                        .map(|(c, _)| c)
+                let approved = liked.prop_map(move |liked| {
+                    (0..liked.len())
+                        .filter(|c| liked[if twins { c - c % 2 } else { *c }])
                         .collect::<Vec<usize>>()
                 });
                 let mark = prop_oneof![
                     1 => Just(Mark::Away),
                     1 => Just(Mark::Spoiled),
                     10 => approved.clone().prop_map(move |mut chosen| {
-                        chosen.truncate(seats);
+                        // Ascending, so any candidate without a twin comes last.
+                        chosen.truncate(if twins { seats - seats % 2 } else { seats });
                         Mark::Approve(chosen)
                     }),
                     1 => approved.prop_map(Mark::Approve),
                 ];
                 let marks = prop::collection::vec(mark, roll.voters);
-                let tie_break = (Just(everyone).prop_shuffle(), 0..=candidates + 2)
+                // None, some or (a third of the time) all candidates in a recorded order.
+                let tie_break = (
+                    Just(everyone).prop_shuffle(),
+                    0..=candidates + candidates / 2,
+                )
                     .prop_map(|(order, keep)| order.into_iter().take(keep).collect::<Vec<_>>());
                 (
                     Just((roll, candidates, seats, alternates, preset, conditions)),
@@ -1042,7 +1047,7 @@ fn reference_election(
     let mut qualified: Vec<usize> = (0..spec.candidates)
         .filter(|c| expected[*c].qualifies)
         .collect();
-    qualified.sort_by(|a, b| strength(*b).cmp(&strength(*a)));
+    qualified.sort_by_key(|c| std::cmp::Reverse(strength(*c)));
     let slot = |position: usize| {
         if position <= spec.seats {
             Standing::Elected
@@ -1104,7 +1109,7 @@ proptest! {
             .expect("generated elections are valid");
         let rule = match spec.preset {
             Some(name) => Rule::preset(name).expect("known preset"),
-            None => build_rule(&[spec.conditions.clone()], &names),
+            None => build_rule(std::slice::from_ref(&spec.conditions), &names),
         };
         let mut ballots: Vec<Option<ElectionBallot>> = Vec::new();
         for mark in &spec.marks {

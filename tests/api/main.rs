@@ -1,0 +1,10 @@
+//! The HTTP API, tested against a real server on a free port with its own database.
+
+mod accounts;
+mod authz;
+mod certificates;
+mod communities;
+mod durability;
+mod live;
+mod proposals;
+mod support;
