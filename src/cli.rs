@@ -160,8 +160,11 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Verify(args) => match verify(&args) {
-            Ok(()) => {
+            Ok(fingerprint) => {
                 println!("VALID");
+                eprintln!(
+                    "signed by community key {fingerprint}: compare it with the key your community published"
+                );
                 ExitCode::SUCCESS
             }
             Err(message) => {
@@ -264,7 +267,7 @@ fn read(path: &Path) -> Result<String, InputError> {
 }
 
 /// Runs `yishi verify`; the error is the first failure in words.
-pub fn verify(args: &VerifyArgs) -> Result<(), String> {
+pub fn verify(args: &VerifyArgs) -> Result<String, String> {
     use crate::domain::certificate::{Certificate, verify};
     use crate::domain::ledger::Entry;
     let text = std::fs::read_to_string(&args.certificate)
@@ -282,7 +285,8 @@ pub fn verify(args: &VerifyArgs) -> Result<(), String> {
             .map_err(|e| format!("ledger line {}: not a readable entry ({e})", n + 1))?;
         entries.push(entry);
     }
-    verify(&certificate, &entries, args.key.as_deref()).map_err(|e| e.to_string())
+    verify(&certificate, &entries, args.key.as_deref()).map_err(|e| e.to_string())?;
+    Ok(certificate.key.fingerprint)
 }
 
 /// Reads a rule given as a preset name or a JSON file, plus `--also` conditions.

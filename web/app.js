@@ -54,7 +54,6 @@ async function drawHeader() {
   langButton.setAttribute("lang", other === "zh" ? "zh-Hans" : "en");
   langButton.setAttribute("aria-label", other === "zh" ? "切换到中文" : "Switch to English");
   langButton.dataset.switchTo = other;
-  document.getElementById("brand").setAttribute("aria-label", t("nav.home_brand"));
   let s;
   try {
     s = await session();

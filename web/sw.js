@@ -27,6 +27,17 @@ const SHELL = [
 ];
 
 self.addEventListener("install", (event) => {
+  // Where the browser supports it, API calls (votes above all) skip the worker entirely.
+  if (event.addRoutes && typeof URLPattern === "function") {
+    event.waitUntil(
+      event
+        .addRoutes([
+          { condition: { urlPattern: new URLPattern({ pathname: "/api/*" }) }, source: "network" },
+          { condition: { urlPattern: new URLPattern({ pathname: "/r/*" }) }, source: "network" },
+        ])
+        .catch(() => {}),
+    );
+  }
   event.waitUntil(
     caches
       .open(CACHE)

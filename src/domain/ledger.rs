@@ -58,6 +58,7 @@ pub fn electorate_hash(roll: &Roll) -> Hash {
 /// The record that heads a proposal's chain: what was put to the vote, under which rule, before
 /// whom. Its hash is the `prev` of the first ballot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OpeningRecord {
     pub proposal: String,
     pub title: String,
@@ -81,6 +82,7 @@ pub enum Channel {
 /// One accepted ballot. `choice` is `yes`/`no`/`abstain` for a motion, or for an election the
 /// approved candidate ids joined by `;` (or `invalid`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Entry {
     pub seq: u64,
     pub proposal: String,

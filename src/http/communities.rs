@@ -106,6 +106,9 @@ pub struct CommunityView {
     pub created_at: String,
     /// The caller's role here, if they are a member.
     pub role: Option<Role>,
+    /// When the roll last changed; `null` while there is none (so the web app need not ask
+    /// for a roll that is not there). Filled by `GET /communities/{community}` only.
+    pub roll_updated_at: Option<String>,
 }
 
 impl CommunityView {
@@ -116,6 +119,7 @@ impl CommunityView {
             timezone: record.timezone.clone(),
             created_at: record.created_at.clone(),
             role,
+            roll_updated_at: None,
         }
     }
 }
@@ -683,7 +687,19 @@ async fn read_community(
 ) -> ApiResult<ApiJson<CommunityView>> {
     let member = require_role(&state, &caller, &community, ANY_ROLE, true).await?;
     let record = load_community(&state, &community).await?;
-    Ok(ApiJson(CommunityView::new(&record, member.map(|m| m.role))))
+    let mut view = CommunityView::new(&record, member.map(|m| m.role));
+    view.roll_updated_at = state
+        .store
+        .call(move |s| {
+            #[derive(Deserialize)]
+            struct Stamp {
+                updated_at: String,
+            }
+            s.read(|tx| get_record::<&str, Stamp>(tx, ROLLS, community.as_str()))
+        })
+        .await?
+        .map(|stamp| stamp.updated_at);
+    Ok(ApiJson(view))
 }
 
 #[utoipa::path(post, path = "/communities/{community}/members", tag = "communities",

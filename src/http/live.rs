@@ -26,8 +26,9 @@ use crate::live::Snapshot;
 use crate::store::records::{ProposalRecord, Role, Visibility};
 use crate::store::tables::{BALLOTS, PROPOSALS};
 
-/// Per-connection buffers, small so that ten thousand watchers fit in little memory.
-const READ_BUFFER: usize = 4 * 1024;
+/// Per-connection buffers, small so that ten thousand watchers fit in little memory. Clients
+/// send only pongs and closes (at most `MAX_CLIENT_MESSAGE`), so 1 KiB of read buffer is plenty.
+const READ_BUFFER: usize = 1024;
 const WRITE_BUFFER: usize = 8 * 1024;
 const MAX_WRITE_BUFFER: usize = 256 * 1024;
 /// Largest message a client may send (they only send pongs and closes).
@@ -246,6 +247,20 @@ fn view_of(record: &ProposalRecord, snapshot: &Snapshot, voted: bool) -> Value {
     tally_view(&live, count, results_visible(&live, voted))
 }
 
+/// Voting has ended (closed or withdrawn): sends the stored result and closes.
+async fn say_goodbye(mut socket: WebSocket, state: &AppState, record: &ProposalRecord, pace: Pace) {
+    let id = record.id.clone();
+    let stored: Option<ProposalRecord> = state
+        .store
+        .call(move |s| s.read(|tx| crate::store::get(tx, PROPOSALS, id.as_str())))
+        .await
+        .ok()
+        .flatten();
+    let final_record = stored.unwrap_or(record.clone());
+    let _ = send(&mut socket, &final_message(state, &final_record), pace).await;
+    let _ = socket.send(Message::Close(None)).await;
+}
+
 async fn watch_tally(
     mut socket: WebSocket,
     state: AppState,
@@ -254,7 +269,7 @@ async fn watch_tally(
     mut updates: watch::Receiver<Arc<Snapshot>>,
 ) {
     let pace = Pace::of(&state);
-    let mut voted = has_voted(&state, &record.id, voter.as_deref()).await;
+    let mut voted = Box::pin(has_voted(&state, &record.id, voter.as_deref())).await;
     let mut ping = interval(pace.ping_every);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     ping.tick().await;
@@ -264,21 +279,13 @@ async fn watch_tally(
     loop {
         let snapshot = updates.borrow_and_update().clone();
         if snapshot.state != ProposalState::Voting {
-            // Closed (or withdrawn): read the stored result and say goodbye.
-            let id = record.id.clone();
-            let stored: Option<ProposalRecord> = state
-                .store
-                .call(move |s| s.read(|tx| crate::store::get(tx, PROPOSALS, id.as_str())))
-                .await
-                .ok()
-                .flatten();
-            let final_record = stored.unwrap_or(record.clone());
-            let _ = send(&mut socket, &final_message(&state, &final_record), pace).await;
-            let _ = socket.send(Message::Close(None)).await;
+            // Boxed, like `has_voted` below: each runs rarely, and ten thousand waiting
+            // watchers should not each carry room for their state.
+            Box::pin(say_goodbye(socket, &state, &record, pace)).await;
             return;
         }
         if !voted && record.visibility == Visibility::AfterVote && voter.is_some() {
-            voted = has_voted(&state, &record.id, voter.as_deref()).await;
+            voted = Box::pin(has_voted(&state, &record.id, voter.as_deref())).await;
         }
         let message = tally_message(&record, &snapshot, voted, kind);
         if send_text(&mut socket, message, pace).await.is_err() {

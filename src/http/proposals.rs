@@ -886,9 +886,9 @@ async fn cast_ballot(
             (voter, Channel::Proxy)
         }
     };
-    let receipt = state
-        .votes
-        .cast(CastRequest {
+    let receipt = cast_or_replay(
+        &state,
+        CastRequest {
             proposal: record.id,
             voter,
             choice: input.choice,
@@ -896,10 +896,43 @@ async fn cast_ballot(
             idempotency_key: input.idempotency_key,
             cast_by: caller.account.id,
             note: None,
-        })
-        .await
-        .map_err(vote_error)?;
+        },
+    )
+    .await?;
     Ok(axum::Json(receipt))
+}
+
+/// Casts through the writer. When voting has ended meanwhile, a retry of a ballot that was
+/// recorded (same idempotency key, same choice and channel) still gets its receipt back, so a
+/// voter whose answer was lost near the deadline learns that the vote arrived.
+async fn cast_or_replay(state: &AppState, request: CastRequest) -> ApiResult<Receipt> {
+    let refused = match state.votes.cast(request.clone()).await {
+        Ok(receipt) => return Ok(receipt),
+        Err(e @ (VoteError::NotOpen | VoteError::Closed)) => e,
+        Err(e) => return Err(vote_error(e)),
+    };
+    let (proposal, voter) = (request.proposal.clone(), request.voter.clone());
+    let stored: Option<BallotRecord> = state
+        .store
+        .call(move |s| s.read(|tx| get_record(tx, BALLOTS, (proposal.as_str(), voter.as_str()))))
+        .await?;
+    match stored {
+        Some(b)
+            if b.idempotency_key == request.idempotency_key
+                && b.choice == request.choice.as_str()
+                && b.channel == request.channel =>
+        {
+            Ok(Receipt {
+                receipt: b.receipt,
+                seq: b.seq,
+                choice: request.choice,
+                channel: b.channel,
+                at: b.at,
+                replayed: true,
+            })
+        }
+        _ => Err(vote_error(refused)),
+    }
 }
 
 #[utoipa::path(get, path = "/proposals/{proposal}/ballot",
@@ -943,9 +976,9 @@ async fn assisted_ballot(
         ));
     }
     let (record, _) = load_as_officer(&state, &caller, &id).await?;
-    let receipt = state
-        .votes
-        .cast(CastRequest {
+    let receipt = cast_or_replay(
+        &state,
+        CastRequest {
             proposal: record.id,
             voter: input.voter,
             choice: input.choice,
@@ -953,9 +986,9 @@ async fn assisted_ballot(
             idempotency_key: input.idempotency_key,
             cast_by: caller.account.id.clone(),
             note: Some(format!("{}: {}", input.method, input.note)),
-        })
-        .await
-        .map_err(vote_error)?;
+        },
+    )
+    .await?;
     Ok(axum::Json(receipt))
 }
 

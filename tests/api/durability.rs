@@ -85,21 +85,10 @@ impl Site {
 
     /// `yishi admin create-admin`, with the password on standard input.
     fn create_admin(&self) {
-        let mut child = self
-            .command(&["admin", "create-admin", "--login", ADMIN])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("yishi admin runs");
-        writeln!(child.stdin.take().unwrap(), "{ADMIN_PASSWORD}").unwrap();
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "create-admin: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(String::from_utf8_lossy(&output.stdout).contains("platform admin `root` created"));
+        let mut command = self.command(&["admin", "create-admin", "--login", ADMIN]);
+        let (status, stdout, stderr) = run_bounded(&mut command, Some(ADMIN_PASSWORD));
+        assert!(status.success(), "create-admin: {stderr}");
+        assert!(stdout.contains("platform admin `root` created"), "{stdout}");
     }
 
     /// Starts `yishi serve` and waits for the address it prints.
@@ -677,26 +666,53 @@ async fn survive(how: Stop) {
     let dir = site.root.path();
     std::fs::write(dir.join("certificate.json"), &certificate).unwrap();
     std::fs::write(dir.join("ledger.jsonl"), &ledger_lines).unwrap();
-    let verified = verify(dir, &key);
-    assert!(verified.0.success(), "yishi verify: {}", verified.1);
-    assert_eq!(verified.1.trim(), "VALID");
+    let (status, stdout, stderr) = verify(dir, &key);
+    assert!(status.success(), "yishi verify: {stdout}{stderr}");
+    assert_eq!(stdout.trim(), "VALID", "{stderr}");
 
     let mut server = server;
     assert!(server.stop(Stop::Term).await.success());
 }
 
-/// Runs `yishi verify` on the files in `dir`; returns its status and standard output.
-fn verify(dir: &Path, key: &str) -> (ExitStatus, String) {
-    let output = Command::new(BIN)
+/// Runs `yishi verify` on the files in `dir`.
+fn verify(dir: &Path, key: &str) -> (ExitStatus, String, String) {
+    let mut command = Command::new(BIN);
+    command
         .arg("verify")
         .arg(dir.join("certificate.json"))
         .arg(dir.join("ledger.jsonl"))
-        .args(["--key", key])
-        .output()
-        .expect("yishi verify runs");
+        .args(["--key", key]);
+    run_bounded(&mut command, None)
+}
+
+/// Runs a short command to its end, with `input` as a line on standard input; kills it if it
+/// takes over 30 s. Returns its status, standard output and standard error.
+fn run_bounded(command: &mut Command, input: Option<&str>) -> (ExitStatus, String, String) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the command runs");
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(input) = input {
+        writeln!(stdin, "{input}").unwrap();
+    }
+    drop(stdin);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} did not finish within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child.wait_with_output().unwrap();
     (
         output.status,
         String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
 

@@ -207,7 +207,11 @@ async fn lifecycle_transitions_are_checked_by_the_server() {
             app.post_json(
                 &format!("/proposals/{p}/{path}"),
                 &c.officer,
-                json!({"reason": "r", "closes_at": in_seconds(7200)}),
+                match path {
+                    "extend" => json!({"reason": "few voted", "closes_at": in_seconds(7200)}),
+                    "withdraw" => json!({"reason": "superseded"}),
+                    _ => json!({}),
+                },
             )
             .await
         }
@@ -430,12 +434,18 @@ async fn the_deadline_closes_a_proposal_by_itself() {
     let c = compound(&app, "Deadline").await;
     let p = create(&app, &c, road_repair(json!({"closes_at": in_seconds(2)}))).await;
     open(&app, &c, &p).await;
-    vote(&app, &c.voters["wang"], &p, "yes", "w").await;
+    let receipt = json_of(vote(&app, &c.voters["wang"], &p, "yes", "w").await).await;
     tokio::time::sleep(Duration::from_millis(2600)).await;
     let read = json_of(app.get(&format!("/proposals/{p}"), &c.officer).await).await;
     assert_eq!(read["state"], "closed");
     let (status, code, _) = error(vote(&app, &c.voters["li"], &p, "yes", "late").await).await;
     assert_eq!((status, code.as_str()), (StatusCode::CONFLICT, "not_open"));
+    // Wang's answer was lost, say: his retry after the deadline still gets his receipt.
+    let retry = json_of(vote(&app, &c.voters["wang"], &p, "yes", "w").await).await;
+    assert_eq!(retry["receipt"], receipt["receipt"]);
+    assert_eq!(retry["replayed"], true);
+    let changed = vote(&app, &c.voters["wang"], &p, "no", "w").await;
+    assert_eq!(changed.status(), StatusCode::CONFLICT);
     let tally = json_of(
         app.get(&format!("/proposals/{p}/tally"), &c.voters["li"])
             .await,

@@ -81,8 +81,8 @@ export function stateBadge(state) {
 }
 
 /** A button that asks "are you sure?" in place before doing `action`. */
-export function confirmButton({ label, question, confirmLabel, danger, onConfirm }) {
-  const box = h("div", { class: "confirm-inline" });
+export function confirmButton({ action, label, question, confirmLabel, danger, onConfirm }) {
+  const box = h("div", { class: "confirm-inline", "data-action": action });
   const start = h("button", { type: "button", class: danger ? "button danger" : "button" }, label);
   const show = () => {
     const yes = h("button", { type: "button", class: danger ? "button danger" : "button primary" }, confirmLabel);

@@ -5,7 +5,7 @@
 
 import { h, replace, user, verbatim, uid, announce } from "../dom.js";
 import { api, ApiError, session, community, newKey } from "../api.js";
-import { t, tn, tNodes, formatDateTime, formatInt, formatDecimal, percentText, toLocalInput, fromLocalInput } from "../i18n.js";
+import { t, tn, tNodes, capitalise, formatDateTime, formatInt, formatDecimal, percentText, toLocalInput, fromLocalInput } from "../i18n.js";
 import { PRESETS, conditionText, requirement, presetSentence, measureName, cond } from "../rules.js";
 import { markdown } from "../markdown.js";
 import { pageTitle, field, radios, errorBox, stateBadge, confirmButton, busy } from "./common.js";
@@ -36,12 +36,11 @@ export async function dashboard(ctx) {
   await requireOfficer(id);
   const info = await community(id);
   ctx.setTitle(t("dash.title"));
+  // Asked only when there is one: a 404 would show as an error in the browser's console.
+  const fresh = await api("GET", `/communities/${enc(id)}`);
   const [list, roll] = await Promise.all([
     api("GET", `/communities/${enc(id)}/proposals`),
-    api("GET", `/communities/${enc(id)}/roll`).catch((e) => {
-      if (e instanceof ApiError && e.status === 404) return null;
-      throw e;
-    }),
+    fresh.roll_updated_at ? api("GET", `/communities/${enc(id)}/roll`) : null,
   ]);
 
   // Proposals.
@@ -98,7 +97,7 @@ export async function dashboard(ctx) {
     replace(
       rollSection,
       h("h2", { id: "dash-roll" }, t("roll.title")),
-      current ? rollSummary(current) : h("p", { class: "notice" }, t("roll.none")),
+      current ? rollSummary(current, info) : h("p", { class: "notice" }, t("roll.none")),
       current ? h("p", {}, h("a", { href: `/api/v1/communities/${enc(id)}/roll?format=csv`, download: "roll.csv", class: "button secondary" }, t("roll.download"))) : null,
       form,
       current ? rollTable(current) : null,
@@ -149,10 +148,10 @@ export async function dashboard(ctx) {
   );
 }
 
-function rollSummary(roll) {
+function rollSummary(roll, info) {
   const weights = roll.weights.map((w) => `${measureName(w.name)}: ${formatDecimal(w.total)}${w.name === "area" ? " m²" : ""}`);
   return h("p", { class: "summary" }, t("roll.summary", { voters: formatInt(roll.voter_count), units: formatInt(roll.unit_count) }),
-    weights.length ? ` · ${weights.join(" · ")}` : "", " · ", t("roll.updated", { when: formatDateTime(roll.updated_at) }));
+    weights.length ? ` · ${weights.join(" · ")}` : "", " · ", t("roll.updated", { when: formatDateTime(roll.updated_at, info.timezone) }));
 }
 
 const ROLL_ROWS = 200;
@@ -185,7 +184,7 @@ function rollTable(roll) {
         h("caption", { id: captionId }, t("roll.table")),
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("roll.col.voter")), h("th", { scope: "col" }, t("roll.col.name")),
           h("th", { scope: "col" }, t("roll.col.units")), h("th", { scope: "col" }, t("roll.col.tags")),
-          weightNames.map((w) => h("th", { scope: "col", class: "num" }, measureName(w))))),
+          weightNames.map((w) => h("th", { scope: "col", class: "num" }, capitalise(measureName(w)))))),
         tbody)),
   );
 }
@@ -235,10 +234,8 @@ export async function newProposal(ctx) {
   await requireOfficer(id);
   const info = await community(id);
   ctx.setTitle(t("new.title"));
-  const roll = await api("GET", `/communities/${enc(id)}/roll`).catch((e) => {
-    if (e instanceof ApiError && e.status === 404) return null;
-    throw e;
-  });
+  const fresh = await api("GET", `/communities/${enc(id)}`);
+  const roll = fresh.roll_updated_at ? await api("GET", `/communities/${enc(id)}/roll`) : null;
   const weights = roll ? roll.weights.map((w) => w.name) : [];
   const tags = roll ? [...new Set(roll.voters.flatMap((v) => v.tags))].sort() : [];
 
@@ -316,9 +313,14 @@ export async function newProposal(ctx) {
     { value: "by_weight", label: t("cost.split.by_weight.name"), disabled: !weights.length },
   ], "per_voter");
   const costWeight = h("select", { name: "cost_weight" }, weights.map((w) => h("option", { value: w }, measureName(w))));
+  const weightField = weights.length ? field(t("new.cost.weight"), costWeight) : null;
+  if (weightField) weightField.hidden = true;
+  split.element.addEventListener("change", () => {
+    if (weightField) weightField.hidden = split.value() !== "by_weight";
+  });
   const costFields = h("div", { class: "cost-fields", hidden: true },
     field(t("new.cost.amount"), amount, t("new.cost.amount.hint")), field(t("new.cost.currency"), currency),
-    split.element, weights.length ? field(t("new.cost.weight"), costWeight) : null);
+    split.element, weightField);
   hasCost.addEventListener("change", () => { costFields.hidden = !hasCost.checked; });
 
   const submit = h("button", { type: "submit", class: "button primary big" }, t("new.submit"));
@@ -443,13 +445,13 @@ export async function manage(ctx) {
 
   const actions = [];
   if (p.state === "draft") {
-    actions.push(confirmButton({ label: t("manage.deliberate"), question: t("manage.deliberate.q"), confirmLabel: t("manage.deliberate.yes"), onConfirm: (b) => act(b, "deliberate") }));
+    actions.push(confirmButton({ action: "deliberate", label: t("manage.deliberate"), question: t("manage.deliberate.q"), confirmLabel: t("manage.deliberate.yes"), onConfirm: (b) => act(b, "deliberate") }));
   }
   if (p.state === "draft" || p.state === "deliberation") {
-    actions.push(confirmButton({ label: t("manage.open"), question: t("manage.open.q"), confirmLabel: t("manage.open.yes"), onConfirm: (b) => act(b, "open") }));
+    actions.push(confirmButton({ action: "open", label: t("manage.open"), question: t("manage.open.q"), confirmLabel: t("manage.open.yes"), onConfirm: (b) => act(b, "open") }));
   }
   if (p.state === "voting") {
-    actions.push(confirmButton({ label: t("manage.close"), question: t("manage.close.q"), confirmLabel: t("manage.close.yes"), onConfirm: (b) => act(b, "close") }));
+    actions.push(confirmButton({ action: "close", label: t("manage.close"), question: t("manage.close.q"), confirmLabel: t("manage.close.yes"), onConfirm: (b) => act(b, "close") }));
   }
   const forms = [];
   if (p.state === "voting" || p.state === "closed") forms.push(extendForm(p, info, act));
