@@ -65,6 +65,10 @@ struct Args {
     /// WebSocket watchers on the proposal (0 skips the phase).
     #[arg(long, default_value_t = 10_000)]
     watchers: usize,
+    /// Votes per second cast while the watchers listen (each watcher gets at most
+    /// `live.updates_per_second` tallies a second however many votes there are).
+    #[arg(long, default_value_t = 1000)]
+    watch_rate: u64,
     /// Sign-in attempts per second in the login flood (0 skips it).
     #[arg(long, default_value_t = 1000)]
     flood_rate: u64,
@@ -138,8 +142,25 @@ fn progress(args: &Args, message: &str) {
 
 async fn run(args: Args) -> BenchResult<Report> {
     let wall = Instant::now();
-    if args.voters == 0 || args.clients == 0 || args.seconds == 0 || args.rate == 0 {
-        return Err("--voters, --clients, --seconds and --rate must be positive".into());
+    if args.voters == 0
+        || args.clients == 0
+        || args.seconds == 0
+        || args.rate == 0
+        || args.watch_rate == 0
+    {
+        return Err(
+            "--voters, --clients, --seconds, --rate and --watch-rate must be positive".into(),
+        );
+    }
+    let quiet = Quiet::measure();
+    if quiet.other_cores > 0.2 {
+        progress(
+            &args,
+            &format!(
+                "warning: other processes keep {:.1} cores busy; the figures will be noisy",
+                quiet.other_cores
+            ),
+        );
     }
     check_fd_limit(&args)?;
     let scratch = Scratch::new()?;
@@ -165,6 +186,8 @@ async fn run(args: Args) -> BenchResult<Report> {
     );
     let setup = setup(&target, &args).await?;
     let mut report = Report::new(&args, &server, &setup);
+    report.machine.busy_cores_before = quiet.other_cores;
+    report.machine.load_average = quiet.load_average;
 
     let mut clients = connect_clients(&target, args.clients, args.voters).await?;
     let votes = Arc::new(Work::Vote {
@@ -1369,7 +1392,7 @@ async fn watch_phase(
     });
     let cpu = CpuClock::start(server);
     let pace = Pace::Open {
-        per_second: args.rate as f64,
+        per_second: args.watch_rate as f64,
     };
     let (clients, outcome) = drive(
         clients,
@@ -1394,7 +1417,7 @@ async fn watch_phase(
         .started
         .map(|start| (start, start + outcome.elapsed));
     let delivery = Delivery::measure(&logs, &outcome.acks, window);
-    let votes = OpenLoopReport::new(args.rate, &outcome, cpu);
+    let votes = OpenLoopReport::new(args.watch_rate, &outcome, cpu);
     Ok((
         clients,
         WatchersReport {
@@ -1658,6 +1681,32 @@ struct Machine {
     cpus: usize,
     memory_gib: f64,
     kernel: String,
+    /// Cores other processes kept busy in the second before the run (0 on a quiet machine).
+    busy_cores_before: f64,
+    load_average: String,
+}
+
+/// How busy the machine is before the run.
+struct Quiet {
+    other_cores: f64,
+    load_average: String,
+}
+
+impl Quiet {
+    fn measure() -> Self {
+        let (machine, own) = (machine_busy_seconds(), cpu_seconds("/proc/self/stat"));
+        std::thread::sleep(Duration::from_secs(1));
+        let busy = machine_busy_seconds() - machine - (cpu_seconds("/proc/self/stat") - own);
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        Self {
+            other_cores: busy.max(0.0),
+            load_average: load
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
 }
 
 impl Machine {
@@ -1684,6 +1733,8 @@ impl Machine {
                 .unwrap_or_default()
                 .trim()
                 .to_owned(),
+            busy_cores_before: 0.0,
+            load_average: String::new(),
         }
     }
 }
@@ -1695,6 +1746,7 @@ struct Settings {
     seconds: u64,
     rate: u64,
     watchers: usize,
+    watch_rate: u64,
     flood_rate: u64,
     login_flood_only: bool,
     #[serde(skip)]
@@ -1913,6 +1965,7 @@ impl Report {
                 seconds: args.seconds,
                 rate: args.rate,
                 watchers: args.watchers,
+                watch_rate: args.watch_rate,
                 flood_rate: args.flood_rate,
                 login_flood_only: args.login_flood,
                 json: args.json,
@@ -2015,6 +2068,16 @@ impl Report {
         out.push_str(&format!(
             "\nYishi benchmark · {} × {} · {:.1} GiB RAM · Linux {}\n",
             m.cpus, m.cpu, m.memory_gib, m.kernel
+        ));
+        out.push_str(&format!(
+            "machine before the run: load average {}; other processes busy {:.2} cores{}\n",
+            m.load_average,
+            m.busy_cores_before,
+            if m.busy_cores_before > 0.2 {
+                " (NOT quiet: figures are noisy)"
+            } else {
+                ""
+            }
         ));
         out.push_str(&format!(
             "server: `yishi serve` as a child process on {}; client and server share the machine\n",
@@ -2161,12 +2224,19 @@ impl Report {
                 &mut out,
                 "  the votes meanwhile",
                 format!(
-                    "p50 {} / p99 {} ms ack  ({}/s, {} errors; server {:.2} cores)",
+                    "p50 {} / p99 {} ms ack  ({}/s, {} errors)",
                     ms(w.votes.latency.p50_ms),
                     ms(w.votes.latency.p99_ms),
                     thousands(w.votes.achieved_per_second),
                     w.votes.errors,
-                    w.votes.cpu.server_cores
+                ),
+            );
+            line(
+                &mut out,
+                "  CPU",
+                format!(
+                    "server {:.2} cores, bench clients and watchers {:.2}, other processes {:.2}",
+                    w.votes.cpu.server_cores, w.votes.cpu.bench_cores, w.votes.cpu.other_cores
                 ),
             );
         }

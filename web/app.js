@@ -58,10 +58,12 @@ async function drawHeader() {
   try {
     s = await session();
   } catch {
-    s = { signed_in: false };
+    s = null; // offline: who is signed in is not known, so no links are offered
   }
   const items = [];
-  if (s.signed_in) {
+  if (!s) {
+    // nothing
+  } else if (s.signed_in) {
     items.push(h("a", { href: "/" }, t("nav.home")));
     const officerOf = s.me.memberships.filter((m) => m.role === "officer");
     if (officerOf.length === 1) items.push(h("a", { href: `/officer/${officerOf[0].community}` }, t("nav.council")));
@@ -126,6 +128,17 @@ async function render({ focus = false } = {}) {
     }
   } catch (e) {
     if (mine !== renderCount) return;
+    if (e instanceof ApiError && e.offline) {
+      // The shell opened (from the service worker's cache) but the server cannot be reached:
+      // say so, and try again by itself when the connection returns.
+      setTitle(t("offline.title"));
+      const again = () => render({ focus: false });
+      window.addEventListener("online", again, { once: true });
+      ctx.onCleanup(() => window.removeEventListener("online", again));
+      replace(main, pageTitle(t("offline.title")), h("p", { class: "lede" }, t("offline.text")),
+        h("button", { type: "button", class: "button primary big", onclick: () => render({ focus: true }) }, t("offline.retry")));
+      return;
+    }
     if (e instanceof ApiError && e.status === 401) {
       forgetSession();
       ctx.query = new URLSearchParams({ next: url.pathname + url.search });

@@ -34,7 +34,7 @@ function joinLines(lines) {
 const INLINE = [
   { kind: "code", re: /`([^`\n]+)`/ },
   { kind: "link", re: /\[([^\]\n]+)\]\(([^)\s]+)\)/ },
-  { kind: "strong", re: /\*\*(\S(?:.*?\S)?)\*\*|__(\S(?:.*?\S)?)__/ },
+  { kind: "strong", re: /\*\*(\S(?:.*?\S)?)\*\*|(?<![\p{L}\p{N}_])__(\S(?:.*?\S)?)__(?![\p{L}\p{N}_])/u },
   { kind: "em", re: /\*(\S(?:[^*]*?\S)?)\*|(?<![\p{L}\p{N}_])_(\S(?:[^_]*?\S)?)_(?![\p{L}\p{N}_])/u },
   { kind: "url", re: /https?:\/\/[^\s<>()\u3000-\u303f\uff00-\uffef]*[^\s<>().,;:!?'"\u3000-\u303f\uff00-\uffef]/ },
 ];

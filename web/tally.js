@@ -4,7 +4,7 @@
 // decimal strings; thresholds are computed with BigInt, never floating point.
 
 import { h } from "./dom.js";
-import { t, formatInt, formatDecimal, percentText, fraction, capitalise } from "./i18n.js";
+import { t, tn, formatInt, formatDecimal, percentText, fraction, capitalise } from "./i18n.js";
 import { measureName, levelName, fromJson } from "./rules.js";
 
 const CHOICES = ["yes", "no", "abstain"];
@@ -56,7 +56,8 @@ function ratio(part, whole) {
   return w > 0 ? Math.max(0, Math.min(1, p / w)) : 0;
 }
 
-/** One condition's sentence. */
+/** One condition in words: the sentence with its base and requirement, and (when it does not
+ *  hold yet) what is still missing. */
 export function conditionSentence(report) {
   const c = fromJson(report);
   const weight = c.measure !== "headcount";
@@ -79,24 +80,28 @@ export function conditionSentence(report) {
   } else {
     need = t("need.rel", { frac });
   }
-  let status;
+  const main = t("cond.sentence", { subject, need }) + (report.holds ? ` ${t("cond.holds")}` : "");
+  let missing = null;
   if (report.holds) {
-    status = t("cond.holds");
+    missing = null;
   } else if (report.needed === null || report.needed === undefined) {
-    status = t("cond.cannot");
+    missing = t("cond.cannot");
   } else if (report.reachable === false) {
-    status = t("cond.unreachable", { more: amount(c.measure, report.needed) });
-  } else if (String(report.needed) === "0" || /^0(\.0+)?$/.test(String(report.needed))) {
-    status = t("cond.one_more");
+    missing = t("cond.unreachable", { more: amount(c.measure, report.needed) });
+  } else if (/^0(\.0+)?$/.test(String(report.needed))) {
+    missing = t("cond.one_more");
+  } else if (weight) {
+    missing = t(`cond.more.${c.kind}.weight`, { more: amount(c.measure, report.needed) });
   } else {
-    status = t(c.kind === "quorum" ? "cond.more.quorum" : "cond.more.approval", { more: amount(c.measure, report.needed) });
+    missing = tn(`cond.more.${c.kind}.headcount`, report.needed);
   }
-  return t("cond.sentence", { subject, need, status });
+  return { main, missing };
 }
 
 /** A condition as a bar with a threshold mark and its sentence. */
 export function conditionRow(report) {
   const c = fromJson(report);
+  const words = conditionSentence(report);
   const fill = ratio(report.numerator, report.base);
   const [p, q] = String(c.fraction).split("/").map(Number);
   const bar = h("div", { class: "bar", "aria-hidden": "true" });
@@ -108,7 +113,8 @@ export function conditionRow(report) {
   return h(
     "li",
     { class: `condition ${report.holds ? "holds" : "open"}` },
-    h("p", { class: "sentence" }, conditionSentence(report)),
+    h("p", { class: "sentence" }, words.main),
+    words.missing ? h("p", { class: "missing" }, words.missing) : null,
     bar,
   );
 }
@@ -184,19 +190,24 @@ function counts(n) {
 /** The whole tally block. `options.hiddenReason` explains hidden results. */
 export function tallyBlock(view, options = {}) {
   const n = normalize(view);
-  const parts = [];
-  parts.push(outcomeBox(n));
-  parts.push(...counts(n));
+  const summary = [...counts(n)];
   if (!n.visible) {
-    parts.push(h("p", { class: "notice" }, options.hiddenReason || t("tally.hidden")));
+    summary.push(h("p", { class: "notice" }, options.hiddenReason || t("tally.hidden")));
   }
   const levels = [...new Set(n.conditions.map((c) => c.level))];
+  const conditions = [];
   if (n.conditions.length) {
-    parts.push(h("h3", { class: "conditions-title" }, n.visible ? t("tally.conditions") : t("tally.quorum_only")));
+    conditions.push(h("h3", { class: "conditions-title" }, n.visible ? t("tally.conditions") : t("tally.quorum_only")));
     for (const level of levels) {
-      if (levels.length > 1) parts.push(h("h4", {}, t("tally.level", { level: levelName(level) })));
-      parts.push(h("ul", { class: "conditions" }, n.conditions.filter((c) => c.level === level).map(conditionRow)));
+      if (levels.length > 1) conditions.push(h("h4", {}, t("tally.level", { level: levelName(level) })));
+      conditions.push(h("ul", { class: "conditions" }, n.conditions.filter((c) => c.level === level).map(conditionRow)));
     }
   }
-  return h("div", { class: `tally${options.big ? " big" : ""}` }, ...parts);
+  return h(
+    "div",
+    { class: `tally${options.big ? " big" : ""}` },
+    outcomeBox(n),
+    h("div", { class: "tally-summary" }, ...summary),
+    conditions.length ? h("div", { class: "tally-conditions" }, ...conditions) : null,
+  );
 }

@@ -97,12 +97,13 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::NotFound("page") })
-        .layer(axum::middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(limits.request_timeout_secs),
         ))
+        // Outermost, so that answers made by the layers above also get our error shape.
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
 }
 

@@ -267,14 +267,57 @@ async fn load(
         return Err(ApiError::Unauthenticated);
     };
     let member = membership(&state.store, &record.community, &caller.account.id).await?;
-    let visible = match &member {
-        Some(m) => record.state != ProposalState::Draft || m.role == Role::Officer,
-        None => caller.account.is_admin,
-    };
-    if !visible {
+    if !visible_to(record.state, member.as_ref(), caller) {
         return Err(ApiError::NotFound("proposal"));
     }
     Ok((record, member))
+}
+
+/// Whether a proposal in `state` exists for the caller: drafts only for its officers, the
+/// rest for members; a platform admin sees every proposal of a community they are not in.
+fn visible_to(state: ProposalState, member: Option<&MembershipRecord>, caller: &SignedIn) -> bool {
+    match member {
+        Some(m) => state != ProposalState::Draft || m.role == Role::Officer,
+        None => caller.account.is_admin,
+    }
+}
+
+/// The fields of a proposal that casting a ballot needs.
+#[derive(Deserialize)]
+struct BallotTarget {
+    id: String,
+    community: String,
+    state: ProposalState,
+}
+
+/// [`load`] for its hottest caller, the ballot: the proposal and the caller's membership are
+/// read in one transaction (one trip to the blocking pool, not two) and only the fields a
+/// ballot needs are decoded. Same answers as `load`.
+async fn load_ballot_target(
+    state: &AppState,
+    caller: &SignedIn,
+    id: &str,
+) -> ApiResult<(BallotTarget, Option<MembershipRecord>)> {
+    let (key, account) = (id.to_owned(), caller.account.id.clone());
+    let (target, member) = state
+        .store
+        .call(move |s| {
+            s.read(|tx| {
+                let Some(target) = get_record::<&str, BallotTarget>(tx, PROPOSALS, key.as_str())?
+                else {
+                    return Ok((None, None));
+                };
+                let member: Option<MembershipRecord> =
+                    get_record(tx, MEMBERS, (target.community.as_str(), account.as_str()))?;
+                Ok((Some(target), member))
+            })
+        })
+        .await?;
+    let target = target.ok_or(ApiError::NotFound("proposal"))?;
+    if !visible_to(target.state, member.as_ref(), caller) {
+        return Err(ApiError::NotFound("proposal"));
+    }
+    Ok((target, member))
 }
 
 /// A proposal for a live watcher, with the watcher's voter key (members only; a session is
@@ -852,7 +895,7 @@ async fn cast_ballot(
     ApiJson(input): ApiJson<BallotInput>,
 ) -> ApiResult<axum::Json<Receipt>> {
     check_key(&input.idempotency_key)?;
-    let (record, member) = load(&state, Some(&caller), &id).await?;
+    let (record, member) = load_ballot_target(&state, &caller, &id).await?;
     let (voter, channel) = match input.voter {
         None => {
             let voter = member

@@ -501,6 +501,8 @@ impl Browser {
 
     /// Cuts (or restores) this browser's network, as a phone losing its signal.
     pub async fn set_offline(&self, offline: bool) {
+        // Emulation only applies once the Network domain is enabled.
+        self.cdp("Network.enable", json!({})).await;
         let ok = self
             .cdp(
                 "Network.emulateNetworkConditions",

@@ -454,7 +454,10 @@ export async function manage(ctx) {
     actions.push(confirmButton({ action: "close", label: t("manage.close"), question: t("manage.close.q"), confirmLabel: t("manage.close.yes"), onConfirm: (b) => act(b, "close") }));
   }
   const forms = [];
-  if (p.state === "voting" || p.state === "closed") forms.push(extendForm(p, info, act));
+  // Extending is for a vote short of its quorum: while voting, or once closed without one.
+  const closedWithoutQuorum = p.state === "closed"
+    && (await api("GET", `/proposals/${enc(id)}/tally`).then((v) => v.outcome === "no_quorum"));
+  if (p.state === "voting" || closedWithoutQuorum) forms.push(extendForm(p, info, act));
   if (["draft", "deliberation", "voting"].includes(p.state)) forms.push(withdrawForm(act));
 
   const done = ctx.state.done ? h("div", { class: "success", role: "status" }, h("p", {}, t(`manage.done.${ctx.state.done}`))) : null;
@@ -570,7 +573,7 @@ function assistedForm(ctx, p, turnout) {
       for (const input of choice.inputs) input.checked = false;
       replace(message, h("div", { class: "success", role: "status", "data-assisted": receipt.receipt },
         h("p", {}, tNodes("assisted.done", { who: user(chosen ? chosen.name || chosen.voter : "") })),
-        h("p", {}, t("vote.receipt.title"), " ", verbatim(receipt.receipt, "code", { class: "receipt" }))));
+        h("p", {}, t("assisted.receipt"), " ", verbatim(receipt.receipt, "code", { class: "receipt" }))));
     } catch (e) {
       if (!(e instanceof ApiError && (e.offline || e.status >= 500))) key = newKey();
       replace(message, errorBox(e, t("assisted.not_recorded")));
