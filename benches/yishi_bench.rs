@@ -78,6 +78,10 @@ struct Args {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    /// Change a key of the server's configuration, e.g. `--set auth.max_concurrent_hashes=1`
+    /// or `--set live.updates_per_second=2` (may repeat; shown in the report).
+    #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
+    overrides: Vec<String>,
 }
 
 /// The voters' password (argon2 is lowered for setup; see [`bench_config`]).
@@ -164,7 +168,7 @@ async fn run(args: Args) -> BenchResult<Report> {
     }
     check_fd_limit(&args)?;
     let scratch = Scratch::new()?;
-    let config_path = bench_config(&scratch.0)?;
+    let config_path = bench_config(&scratch.0, &args.overrides)?;
     let config = Config::load(Some(&config_path), std::iter::empty::<(String, String)>())
         .map_err(|e| e.to_string())?;
     // The first admin is made as an operator makes it, before the server holds the database.
@@ -377,8 +381,8 @@ fn check_fd_limit(args: &Args) -> BenchResult<()> {
 /// The server's configuration for the run: loopback on any port, the scratch data directory,
 /// cheap argon2 so that activating thousands of voters takes seconds (the vote path hashes no
 /// password), and a per-address sign-in limit raised because every client is 127.0.0.1.
-fn bench_config(dir: &Path) -> BenchResult<PathBuf> {
-    let config = json!({
+fn bench_config(dir: &Path, overrides: &[String]) -> BenchResult<PathBuf> {
+    let mut config = json!({
         "server": {"listen": "127.0.0.1:0"},
         "store": {"data_dir": dir.join("data").display().to_string()},
         "auth": {
@@ -388,6 +392,17 @@ fn bench_config(dir: &Path) -> BenchResult<PathBuf> {
         },
         "log": {"filter": "warn"},
     });
+    for item in overrides {
+        let bad = || format!("--set {item}: expected SECTION.KEY=VALUE");
+        let (name, value) = item.split_once('=').ok_or_else(bad)?;
+        let (section, key) = name.split_once('.').ok_or_else(bad)?;
+        // A number or true/false as such; anything else as text.
+        let value = serde_json::from_str::<Value>(value)
+            .ok()
+            .filter(|v| v.is_number() || v.is_boolean())
+            .unwrap_or_else(|| Value::String(value.to_owned()));
+        config[section][key] = value;
+    }
     let text = toml::to_string(&config).map_err(|e| e.to_string())?;
     let path = dir.join("bench.toml");
     std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -1050,7 +1065,7 @@ impl Work {
             Work::Healthz => request(target, Method::GET, "/healthz", None, "", Bytes::new()),
             Work::Login => {
                 let account = (client.index + n as usize * FLOOD_CLIENTS) % FLOOD_ACCOUNTS;
-                let password = if n % 2 == 0 {
+                let password = if n.is_multiple_of(2) {
                     FLOOD_PASSWORD
                 } else {
                     "not-the-password"
@@ -1749,6 +1764,8 @@ struct Settings {
     watch_rate: u64,
     flood_rate: u64,
     login_flood_only: bool,
+    /// Server configuration changed with `--set`.
+    overrides: Vec<String>,
     #[serde(skip)]
     json: bool,
 }
@@ -1968,6 +1985,7 @@ impl Report {
                 watch_rate: args.watch_rate,
                 flood_rate: args.flood_rate,
                 login_flood_only: args.login_flood,
+                overrides: args.overrides.clone(),
                 json: args.json,
             },
             setup: SetupReport {
@@ -2089,6 +2107,12 @@ impl Report {
             self.setup.seconds
         ));
         out.push_str(&format!("        ({})\n", self.setup.config));
+        if !s.overrides.is_empty() {
+            out.push_str(&format!(
+                "        server configuration changed: {}\n",
+                s.overrides.join(", ")
+            ));
+        }
         out.push_str(&format!(
             "votes:  PUT /api/v1/proposals/{{p}}/ballot, bearer sessions, HTTP/1.1 keep-alive, one proposal\n        whose ballots may be changed; {} clients; {} s per phase\n\n",
             s.clients, s.seconds

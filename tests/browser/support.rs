@@ -639,6 +639,17 @@ impl Browser {
     /// Every step of a screen: wait for it, screenshot, audit, and check it stayed clean.
     pub async fn check_screen(&self, name: &str) {
         self.screenshot(name).await;
+        let overflow = self
+            .eval(
+                "return document.documentElement.scrollWidth - innerWidth;",
+                vec![],
+            )
+            .await;
+        assert!(
+            overflow.as_i64().unwrap_or(0) <= 0,
+            "[{}] {name}: the page is {overflow} px wider than the screen",
+            self.name
+        );
         self.audit(name).await;
         self.assert_clean(name, &[]).await;
     }

@@ -452,7 +452,7 @@ function ruleBox(p) {
   }
   return h(
     "section",
-    { class: "rule", "aria-labelledby": "rule-title" },
+    { class: "rule", "aria-labelledby": "rule-title", id: "rule" },
     h("h2", { id: "rule-title" }, t("rule.title")),
     levels.length > 1 ? h("p", {}, t("rule.levels")) : h("p", {}, t("rule.all")),
     ...items,
@@ -490,7 +490,7 @@ export function liveTally(ctx, p, options = {}) {
   const body = h("div", { class: "tally-body", "aria-live": "off" });
   const section = h(
     "section",
-    { class: "tally-section", "aria-labelledby": "tally-title" },
+    { class: "tally-section", "aria-labelledby": "tally-title", id: "tally" },
     h("div", { class: "section-head" }, h("h2", { id: "tally-title" }, options.title || t("tally.title")), status),
     body,
   );
@@ -619,15 +619,21 @@ export async function proposal(ctx) {
   if (isOfficer) links.push(h("a", { href: `/officer/p/${p.id}`, class: "button secondary" }, t("links.manage")));
 
   const showTally = ["voting", "closed", "certified"].includes(p.state);
+  // The text comes before the vote (read, then decide); the jump links spare a returning
+  // voter the scrolling.
   replace(
     ctx.main,
     h("p", { class: "breadcrumb" }, h("a", { href: "/" }, t("nav.home")), " › ", user(info.name)),
     pageTitle(user(p.title)),
+    h("nav", { class: "jump", "aria-label": t("jump.label") },
+      h("a", { href: "#vote" }, t("vote.title")),
+      showTally ? h("a", { href: "#tally" }, t("tally.title")) : null,
+      h("a", { href: "#rule" }, t("rule.title"))),
     factsList(p, info),
     costBox(p),
+    h("section", { class: "body", "aria-labelledby": "body-title" }, h("h2", { id: "body-title" }, t("proposal.text")), h("div", { class: "markdown", "data-user": "" }, markdown(p.body))),
     votePanel,
     showTally ? liveTally(ctx, p) : null,
-    h("section", { class: "body", "aria-labelledby": "body-title" }, h("h2", { id: "body-title" }, t("proposal.text")), h("div", { class: "markdown", "data-user": "" }, markdown(p.body))),
     ruleBox(p),
     links.length ? h("nav", { class: "actions", "aria-label": t("links.more") }, ...links) : null,
   );

@@ -6,7 +6,7 @@ import { h, replace, user, verbatim } from "../dom.js";
 import { api, ApiError, session, community } from "../api.js";
 import { t, lang, formatDateTime, formatInt } from "../i18n.js";
 import { tallyBlock } from "../tally.js";
-import { pageTitle, errorBox, stateBadge } from "./common.js";
+import { pageTitle, stateBadge } from "./common.js";
 
 const enc = encodeURIComponent;
 
@@ -86,7 +86,7 @@ function certified(ctx, cert) {
       h("p", { class: "eyebrow" }, user(cert.community.name)),
       pageTitle(user(cert.proposal.title)),
       h("p", { class: "subtitle" }, t("result.certified")),
-      tallyBlock(view),
+      h("section", { "aria-labelledby": "res-tally" }, h("h2", { id: "res-tally", class: "visually-hidden" }, t("result.title")), tallyBlock(view)),
       summary ? h("section", { "aria-labelledby": "res-summary" }, h("h2", { id: "res-summary" }, t("result.summary")), h("p", {}, summary)) : null,
       cert.outcome_statement
         ? h("section", { "aria-labelledby": "res-statement" }, h("h2", { id: "res-statement" }, t("result.statement")), user(cert.outcome_statement, "blockquote"))
