@@ -9,7 +9,7 @@
 //! - [`Server`]: the child process, its address, RSS and CPU time from `/proc`.
 //! - [`setup`]: admin, community, roll, activation codes, voter sessions, the open proposal.
 //! - [`drive`]: K keep-alive HTTP/1.1 clients, closed loop or open loop (`--rate`).
-//! - [`watchers`]: W WebSocket watchers timing each tally update against the votes' acks.
+//! - [`watch_phase`]: W WebSocket watchers timing each tally update against the votes' acks.
 //! - [`raw_redb`]: the same rows committed straight to redb, batched and one per vote.
 //! - [`Report`]: what is printed.
 
@@ -48,18 +48,23 @@ use yishi::store::{Store, encode};
 
 /// Measures Yishi's vote path and live tallies against the same machine's limits.
 #[derive(Debug, Parser)]
-#[command(name = "yishi-bench", about, version)]
+#[command(
+    name = "yishi-bench",
+    version,
+    about = "Yishi's load benchmark: durable votes/s, ack latency, live tallies and server RSS \
+             against the same machine's limits (DESIGN §9). Loopback only; about a minute."
+)]
 struct Args {
     /// Voters on the roll; each is activated through the API and votes with its own session.
     #[arg(long, default_value_t = 1000)]
     voters: usize,
     /// Concurrent HTTP/1.1 keep-alive clients casting ballots (and calling the no-op endpoint).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 128)]
     clients: usize,
     /// Length of each measured phase, in seconds.
     #[arg(long, default_value_t = 8)]
     seconds: u64,
-    /// Votes per second offered in the open-loop phases (latency, login flood, watchers).
+    /// Votes per second offered in the open-loop phases (latency, and beside the login flood).
     #[arg(long, default_value_t = 5000)]
     rate: u64,
     /// WebSocket watchers on the proposal (0 skips the phase).
@@ -156,7 +161,7 @@ async fn run(args: Args) -> BenchResult<Report> {
             "--voters, --clients, --seconds, --rate and --watch-rate must be positive".into(),
         );
     }
-    let quiet = Quiet::measure();
+    let quiet = Quiet::measure().await;
     if quiet.other_cores > 0.2 {
         progress(
             &args,
@@ -172,14 +177,17 @@ async fn run(args: Args) -> BenchResult<Report> {
     let config = Config::load(Some(&config_path), std::iter::empty::<(String, String)>())
         .map_err(|e| e.to_string())?;
     // The first admin is made as an operator makes it, before the server holds the database.
-    yishi::admin::create_admin(&config, ADMIN_LOGIN, ADMIN_PASSWORD)?;
+    // Blocking work (argon2, redb), while nothing else runs.
+    tokio::task::block_in_place(|| {
+        yishi::admin::create_admin(&config, ADMIN_LOGIN, ADMIN_PASSWORD)
+    })?;
     let flood = args.flood_rate > 0;
     if flood {
-        create_flood_accounts(&config)?;
+        tokio::task::block_in_place(|| create_flood_accounts(&config))?;
     }
 
     progress(&args, "starting `yishi serve` on 127.0.0.1 (child process)");
-    let mut server = Server::start(&config_path)?;
+    let mut server = tokio::task::block_in_place(|| Server::start(&config_path))?;
     let target = Arc::new(Target::new(server.addr));
     progress(
         &args,
@@ -300,6 +308,7 @@ async fn run(args: Args) -> BenchResult<Report> {
         let cpu = cpu.stop(&server);
         let mut flooded = FloodReport::new(
             args.flood_rate,
+            args.rate,
             &votes_done.1,
             &flood_done.1,
             cpu,
@@ -313,7 +322,7 @@ async fn run(args: Args) -> BenchResult<Report> {
     drop(clients);
     report.server.rss_peak_mb = server.peak_rss_mb();
     report.server.rss_end_mb = server.rss_mb();
-    server.stop();
+    tokio::task::block_in_place(|| server.stop());
 
     if let Some(throughput) = &report.throughput {
         let batch = throughput.mean_batch.round().max(1.0) as usize;
@@ -1708,9 +1717,9 @@ struct Quiet {
 }
 
 impl Quiet {
-    fn measure() -> Self {
+    async fn measure() -> Self {
         let (machine, own) = (machine_busy_seconds(), cpu_seconds("/proc/self/stat"));
-        std::thread::sleep(Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_secs(1)).await;
         let busy = machine_busy_seconds() - machine - (cpu_seconds("/proc/self/stat") - own);
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         Self {
@@ -1801,6 +1810,8 @@ struct ThroughputReport {
     /// Time the writer spends on one batch (staging, commit, publishing).
     mean_batch_ms: f64,
     cpu: CpuUse,
+    /// Server CPU time per vote (all threads), in microseconds: what a vote costs.
+    server_micros_per_vote: f64,
 }
 
 impl ThroughputReport {
@@ -1824,6 +1835,7 @@ impl ThroughputReport {
             commits_per_second: batches / outcome.elapsed.as_secs_f64().max(1e-9),
             mean_batch_ms: delta("yishi_commit_seconds_total") * 1000.0 / batches,
             cpu,
+            server_micros_per_vote: cpu.server_cores * 1e6 / outcome.rate().max(1e-9),
         }
     }
 }
@@ -1874,7 +1886,8 @@ struct FloodReport {
 
 impl FloodReport {
     fn new(
-        rate: u64,
+        login_rate: u64,
+        vote_rate: u64,
         votes: &Outcome,
         logins: &Outcome,
         cpu: CpuUse,
@@ -1883,24 +1896,18 @@ impl FloodReport {
         let count = |status: u16| logins.statuses.get(&status).copied().unwrap_or(0);
         let sent = logins.statuses.values().sum::<u64>() + logins.transport_errors;
         Self {
-            logins_offered_per_second: rate,
+            logins_offered_per_second: login_rate,
             logins_sent: sent,
             signed_in: count(200),
             wrong_password: count(401),
             refused_429: count(429),
             other: sent - count(200) - count(401) - count(429),
-            votes: OpenLoopReport::new(rate_of(votes), votes, cpu),
+            votes: OpenLoopReport::new(vote_rate, votes, cpu),
             vote_p99_without_flood_ms: without.map(|w| w.latency.p99_ms),
             rss_before_mb: 0.0,
             rss_peak_mb: 0.0,
         }
     }
-}
-
-/// The offered vote rate is the phase's `--rate`; recover it from the schedule's count.
-fn rate_of(outcome: &Outcome) -> u64 {
-    let sent = outcome.statuses.values().sum::<u64>() + outcome.transport_errors;
-    (sent as f64 / outcome.elapsed.as_secs_f64().max(1e-9)).round() as u64
 }
 
 #[derive(Debug, Serialize)]
@@ -2152,8 +2159,11 @@ impl Report {
                 &mut out,
                 "  CPU",
                 format!(
-                    "server {:.2} cores, bench clients {:.2}, other processes {:.2}",
-                    t.cpu.server_cores, t.cpu.bench_cores, t.cpu.other_cores
+                    "server {:.2} cores ({:.0} µs per vote), bench clients {:.2}, other processes {:.2}",
+                    t.cpu.server_cores,
+                    t.server_micros_per_vote,
+                    t.cpu.bench_cores,
+                    t.cpu.other_cores
                 ),
             );
         }
@@ -2162,12 +2172,13 @@ impl Report {
                 &mut out,
                 &format!("ack latency at {}/s (open loop)", thousands(s.rate as f64)),
                 format!(
-                    "p50 {} / p95 {} / p99 {} ms  ({}/s, {} errors)",
+                    "p50 {} / p95 {} / p99 {} ms  ({}/s, {} errors; server {:.2} cores)",
                     ms(o.latency.p50_ms),
                     ms(o.latency.p95_ms),
                     ms(o.latency.p99_ms),
                     thousands(o.achieved_per_second),
-                    o.errors
+                    o.errors,
+                    o.cpu.server_cores
                 ),
             );
         }

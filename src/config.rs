@@ -28,7 +28,6 @@ pub struct ServerConfig {
     pub public_origin: String,
     pub max_body_bytes: usize,
     pub request_timeout_secs: u64,
-    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -109,7 +109,17 @@ async fn proposal_live(
             let _ = socket.send(Message::Close(None)).await;
         }));
     };
+    let record = watched(record);
     Ok(sized(upgrade).on_upgrade(move |socket| watch_tally(socket, state, record, voter, updates)))
+}
+
+/// A watcher's copy of its proposal, without the text and the opening record: its messages read
+/// only the id, state, deadline and visibility, and ten thousand watchers would otherwise each
+/// hold a text that may run to tens of thousands of characters.
+fn watched(mut record: ProposalRecord) -> ProposalRecord {
+    record.body = String::new();
+    record.opening = None;
+    record
 }
 
 fn final_message(state: &AppState, record: &ProposalRecord) -> Value {

@@ -69,6 +69,11 @@ pub struct PublishInput {
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// When a key was made (RFC 3339 strings do not sort by time when their fractions differ).
+fn created(key: &KeyRecord) -> jiff::Timestamp {
+    key.created_at.parse().unwrap_or(jiff::Timestamp::MIN)
+}
+
 /// The community's active signing key, created on first use.
 pub fn active_key(tx: &WriteTransaction, community: &str) -> StoreResult<KeyRecord> {
     let existing = {
@@ -78,9 +83,7 @@ pub fn active_key(tx: &WriteTransaction, community: &str) -> StoreResult<KeyReco
             let (_, value) = item?;
             let key: KeyRecord = decode("community_keys", value.value())?;
             if key.retired_at.is_none()
-                && newest
-                    .as_ref()
-                    .is_none_or(|n| key.created_at > n.created_at)
+                && newest.as_ref().is_none_or(|n| created(&key) > created(n))
             {
                 newest = Some(key);
             }

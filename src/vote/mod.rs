@@ -328,6 +328,11 @@ impl Writer {
             if ticks {
                 self.tick(&tx, &staged, now, &mut effects)?;
             }
+            if pending.is_empty() && effects.is_empty() {
+                // Only a clock tick with nothing due: no durable write needed.
+                tx.abort()?;
+                return Ok(());
+            }
             tx.commit()?;
             Ok(())
         })();
