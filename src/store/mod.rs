@@ -171,9 +171,7 @@ pub fn get<'k, K: Key + 'static, T: DeserializeOwned>(
     table: TableDefinition<K, &'static [u8]>,
     key: impl std::borrow::Borrow<K::SelfType<'k>>,
 ) -> StoreResult<Option<T>> {
-    let t = tx.open_table(table)?;
-    let value = t.get(key)?;
-    value.map(|v| decode(table.name(), v.value())).transpose()
+    read_record(&tx.open_table(table)?, table.name(), key)
 }
 
 /// Reads one JSON record by key inside a write transaction.
@@ -182,9 +180,17 @@ pub fn get_w<'k, K: Key + 'static, T: DeserializeOwned>(
     table: TableDefinition<K, &'static [u8]>,
     key: impl std::borrow::Borrow<K::SelfType<'k>>,
 ) -> StoreResult<Option<T>> {
-    let t = tx.open_table(table)?;
-    let value = t.get(key)?;
-    value.map(|v| decode(table.name(), v.value())).transpose()
+    read_record(&tx.open_table(table)?, table.name(), key)
+}
+
+/// Reads and decodes one JSON record from an open table of either kind of transaction.
+fn read_record<'k, K: Key + 'static, T: DeserializeOwned>(
+    table: &impl ReadableTable<K, &'static [u8]>,
+    name: &str,
+    key: impl std::borrow::Borrow<K::SelfType<'k>>,
+) -> StoreResult<Option<T>> {
+    let value = table.get(key)?;
+    value.map(|v| decode(name, v.value())).transpose()
 }
 
 /// Writes one JSON record.
