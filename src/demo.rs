@@ -160,11 +160,12 @@ pub async fn seed(state: &AppState) -> Result<&'static [DemoLogin], StoreError> 
             .cast(CastRequest {
                 proposal: proposal.clone(),
                 voter: voter.key.clone(),
-                choice,
+                choice: choice.as_str().to_owned(),
                 channel: Channel::Assisted,
                 idempotency_key: format!("demo-{}", voter.key),
                 cast_by: officer.clone(),
                 note: Some("paper: collected at the residents' meeting".into()),
+                paper: true,
             })
             .await
             .map_err(|e| StoreError::Corrupt {
@@ -291,6 +292,7 @@ fn seed_records(
         ledger_len: 0,
         ledger_head: None,
         attestations: Vec::new(),
+        election: None,
     };
     put(tx, PROPOSALS, proposal.id.as_str(), &proposal)?;
     tx.open_table(COMMUNITY_PROPOSALS)?

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::election::{Candidate, Election, ElectionBallot, ElectionTally, draw_lot};
 use super::ledger::{ChainError, Entry, OpeningRecord, canonical_hash, verify_chain};
 use super::quantity::{Decimal, grouped, percent};
 use super::roll::WeightColumn;
@@ -120,6 +121,10 @@ pub struct Certificate {
     pub conditions: Value,
     pub outcome: String,
     pub level: Option<String>,
+    /// Elections only (`proposal.question` = `election`): seats, candidates, the ranking and
+    /// any tie-break. Absent from motion certificates, whose bytes are therefore unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub election: Option<ElectionPart>,
     pub ledger: LedgerPart,
     pub times: Times,
     pub attestations: Vec<Attestation>,
@@ -129,6 +134,36 @@ pub struct Certificate {
     /// Ed25519 signature (hex) over the RFC 8785 canonical JSON of every other field.
     #[serde(default)]
     pub signature: String,
+}
+
+/// A tie the ranking could not break, broken by a recorded decision or a drawn lot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TieBreak {
+    /// `decision` (the committee's decision, entered by an officer) or `lot`.
+    pub method: String,
+    /// Candidate ids in the order the decision or the lot put them. For a lot: every
+    /// candidate, ordered by [`draw_lot`](super::election::draw_lot) over `seed`.
+    pub order: Vec<String>,
+    pub note: String,
+    /// The lot's seed, published before the draw.
+    pub seed: Option<String>,
+    pub seed_published_at: Option<String>,
+    pub recorded_at: String,
+}
+
+/// What an election certificate adds: the election's shape, its ranking and any tie-break.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElectionPart {
+    pub seats: usize,
+    pub alternates: usize,
+    pub term_years: u32,
+    pub candidates: Vec<Candidate>,
+    pub tie_break: Option<TieBreak>,
+    /// Per candidate: approvals, conditions, whether the rule holds, rank and standing; the
+    /// elected and the alternates in order (`report::election_json`).
+    pub result: Value,
 }
 
 /// The fingerprint of a public key.
@@ -291,6 +326,18 @@ pub fn verify(
             "opening time",
             opening.opened_at == certificate.times.opened_at,
         ),
+        (
+            "election (seats, alternates or candidates)",
+            opening.election
+                == certificate
+                    .election
+                    .as_ref()
+                    .map(|e| super::ledger::ElectionOpening {
+                        seats: e.seats,
+                        alternates: e.alternates,
+                        candidates: e.candidates.clone(),
+                    }),
+        ),
     ];
     if let Some((what, _)) = restated.iter().find(|(_, same)| !same) {
         return Err(VerifyError::OpeningMismatch(what));
@@ -322,6 +369,14 @@ pub fn verify(
     }
 
     // 3. Recount from the ledger.
+    if certificate.proposal.question == "election" {
+        return verify_election(certificate, entries);
+    }
+    if certificate.election.is_some() {
+        return Err(VerifyError::Format(
+            "a motion's certificate carries an `election` part".into(),
+        ));
+    }
     let (columns, tally) = recount(
         &certificate.electorate,
         certificate.proposal.allow_change,
@@ -432,6 +487,317 @@ pub fn recount(
         ));
     }
     Ok((columns, tally))
+}
+
+/// Rechecks an election certificate against its (already chained) ledger: recounts every
+/// candidate, redraws a lot from its published seed, reranks, and compares.
+fn verify_election(certificate: &Certificate, entries: &[Entry]) -> Result<(), VerifyError> {
+    let part = certificate.election.as_ref().ok_or_else(|| {
+        VerifyError::Format("an election's certificate without its `election` part".into())
+    })?;
+    let election = Election::new(part.candidates.clone(), part.seats, part.alternates)
+        .map_err(|e| VerifyError::Recount(format!("the election: {e}")))?;
+    let (columns, count) = recount_election(
+        &certificate.electorate,
+        certificate.proposal.allow_change,
+        entries,
+        &election,
+    )?;
+    let spec: RuleSpec = serde_json::from_value(certificate.rule.clone())
+        .map_err(|e| VerifyError::Recount(format!("the rule cannot be read: {e}")))?;
+    let rule = Rule::try_from(spec).map_err(|e| VerifyError::Recount(format!("the rule: {e}")))?;
+    rule.check_against(&columns)
+        .map_err(|e| VerifyError::Recount(format!("the rule: {e}")))?;
+    let tie_break = match &part.tie_break {
+        None => Vec::new(),
+        Some(tb) => tie_break_positions(&election, tb)?,
+    };
+    let recount =
+        super::report::election_count_json(&election, &rule, &columns, &count, &tie_break);
+    if recount["tally"] != certificate.tally {
+        return Err(VerifyError::Recount(format!(
+            "the ledger counts {}, but the certificate says {}",
+            recount["tally"], certificate.tally
+        )));
+    }
+    if recount["conditions"] != certificate.conditions {
+        return Err(VerifyError::Recount(
+            "the quorum conditions' numbers in the certificate differ from the recount".into(),
+        ));
+    }
+    if recount["election"] != part.result {
+        return Err(VerifyError::Recount(ranking_difference(
+            &recount["election"],
+            &part.result,
+        )));
+    }
+    if recount["outcome"] != json!(certificate.outcome) || certificate.level.is_some() {
+        return Err(VerifyError::Recount(format!(
+            "the election gives `{}`, but the certificate says `{}`",
+            recount["outcome"].as_str().unwrap_or("?"),
+            certificate.outcome
+        )));
+    }
+    if !recount["election"]["ties"]
+        .as_array()
+        .is_none_or(|t| t.is_empty())
+    {
+        return Err(VerifyError::Recount(
+            "the ranking leaves a tie unbroken, so the certificate cannot name who is elected"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The candidate positions a recorded tie-break orders; a lot is redrawn from its seed.
+pub fn tie_break_positions(election: &Election, tb: &TieBreak) -> Result<Vec<usize>, VerifyError> {
+    match tb.method.as_str() {
+        "decision" => {}
+        "lot" => {
+            let seed = tb.seed.as_deref().ok_or_else(|| {
+                VerifyError::Recount("tie-break: a lot without its published seed".into())
+            })?;
+            let ids: Vec<&str> = election
+                .candidates()
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect();
+            let drawn = draw_lot(seed, &ids);
+            if drawn != tb.order {
+                return Err(VerifyError::Recount(format!(
+                    "tie-break: the lot drawn from seed `{seed}` orders the candidates {}, but the certificate records {}",
+                    drawn.join(", "),
+                    tb.order.join(", ")
+                )));
+            }
+        }
+        other => {
+            return Err(VerifyError::Recount(format!(
+                "tie-break: unknown method `{other}` (expected `decision` or `lot`)"
+            )));
+        }
+    }
+    tb.order
+        .iter()
+        .map(|id| {
+            election
+                .position(id)
+                .ok_or_else(|| VerifyError::Recount(format!("tie-break: unknown candidate `{id}`")))
+        })
+        .collect()
+}
+
+/// Says where a certificate's ranking departs from the recount.
+fn ranking_difference(recounted: &Value, certified: &Value) -> String {
+    let describe = |c: &Value| {
+        let standing = match (c["standing"].as_str(), &c["alternate_order"]) {
+            (Some("alternate"), Value::Number(n)) => format!("alternate {n}"),
+            (Some(s), _) => s.replace('_', " "),
+            (None, _) => "?".to_owned(),
+        };
+        format!(
+            "`{}` rank {} ({standing}, {} approvals)",
+            c["id"].as_str().unwrap_or("?"),
+            c["rank"],
+            c["approvals"]["headcount"]
+        )
+    };
+    let empty = Vec::new();
+    let ours = recounted["candidates"].as_array().unwrap_or(&empty);
+    let theirs = certified["candidates"].as_array().unwrap_or(&empty);
+    for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
+        if a != b {
+            return format!(
+                "the ranking differs at place {}: the ledger gives {}, but the certificate says {}",
+                i + 1,
+                describe(a),
+                describe(b)
+            );
+        }
+    }
+    for key in ["elected", "alternates_in_order", "ties"] {
+        if recounted[key] != certified[key] {
+            return format!(
+                "`{key}` is {} by the ledger, but the certificate says {}",
+                recounted[key], certified[key]
+            );
+        }
+    }
+    "the election's numbers in the certificate differ from the recount".into()
+}
+
+/// Counts an election's ledger: the latest entry per voter, each choice read against the
+/// candidate list, weights at the electorate totals' scales.
+pub fn recount_election(
+    electorate_part: &ElectoratePart,
+    allow_change: bool,
+    entries: &[Entry],
+    election: &Election,
+) -> Result<(Vec<WeightColumn>, ElectionTally), VerifyError> {
+    let columns = columns_of(electorate_part);
+    let electorate = parse_totals(
+        &columns,
+        electorate_part.headcount,
+        &electorate_part.weights,
+    )
+    .ok_or_else(|| VerifyError::Recount("the electorate totals cannot be read".into()))?;
+    let mut latest: HashMap<&str, (ElectionBallot, Vec<u128>)> = HashMap::new();
+    for entry in entries {
+        let bad = |message: String| VerifyError::Entry {
+            seq: entry.seq,
+            message,
+        };
+        let ballot = election
+            .parse_choice(&entry.choice)
+            .map_err(|e| bad(format!("choice `{}`: {e}", entry.choice)))?;
+        let mut weights = Vec::with_capacity(columns.len());
+        for column in &columns {
+            let value = entry
+                .weights
+                .get(&column.name)
+                .and_then(|w| Decimal::parse(w).ok())
+                .and_then(|d| d.rescale(column.scale))
+                .ok_or_else(|| bad(format!("weight `{}` missing or unreadable", column.name)))?;
+            weights.push(value.units);
+        }
+        if let Some((_, earlier)) = latest.get(entry.voter.as_str()) {
+            if !allow_change {
+                return Err(bad(format!(
+                    "voter `{}` appears a second time, though changing a ballot was not allowed",
+                    entry.voter
+                )));
+            }
+            if earlier != &weights {
+                return Err(bad(format!(
+                    "voter `{}` carries different weights than before",
+                    entry.voter
+                )));
+            }
+        }
+        latest.insert(&entry.voter, (ballot, weights));
+    }
+    let mut count = ElectionTally::new(election.candidates().len(), electorate);
+    for (ballot, weights) in latest.values() {
+        count.add(weights, ballot);
+    }
+    let participants = count.participants();
+    if participants.headcount > count.electorate.headcount
+        || participants
+            .weights
+            .iter()
+            .zip(&count.electorate.weights)
+            .any(|(p, e)| p > e)
+    {
+        return Err(VerifyError::Recount(
+            "more took part than the electorate holds".into(),
+        ));
+    }
+    Ok((columns, count))
+}
+
+/// The result notice of an election in both languages: turnout as a share of all households,
+/// then the elected and the alternates in order, each with their approvals.
+pub fn election_summary(
+    rule: &Rule,
+    election: &Election,
+    columns: &[WeightColumn],
+    count: &ElectionTally,
+    result: &Value,
+) -> Summary {
+    let (rule_en, rule_zh) = rule_names(rule);
+    let participants = count.participants();
+    let e = &count.electorate;
+    let name_of = |id: &str| {
+        election
+            .position(id)
+            .map(|p| election.candidates()[p].name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| id.to_owned())
+    };
+    let approvals = |id: &str| {
+        result["candidates"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["id"] == id))
+            .map_or(0, |c| c["approvals"]["headcount"].as_u64().unwrap_or(0))
+    };
+    let ids = |key: &str| -> Vec<String> {
+        result[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (elected, alternates) = (ids("elected"), ids("alternates_in_order"));
+    let mut en = format!(
+        "Of all {} households, {} took part ({}% of all households",
+        grouped(u128::from(e.headcount)),
+        grouped(u128::from(participants.headcount)),
+        percent(u128::from(participants.headcount), u128::from(e.headcount))
+    );
+    let mut zh = format!(
+        "共{}户，参与投票{}户，占总户数的{}%",
+        grouped(u128::from(e.headcount)),
+        grouped(u128::from(participants.headcount)),
+        percent(u128::from(participants.headcount), u128::from(e.headcount))
+    );
+    for (i, c) in columns.iter().enumerate() {
+        let amount = |v: u128| Decimal::new(v, c.scale).grouped();
+        en.push_str(&format!(
+            "; {} of {} {}",
+            amount(participants.weights[i]),
+            amount(e.weights[i]),
+            c.name
+        ));
+        zh.push_str(&format!(
+            "；{}{}，共{}",
+            if c.name == "area" { "面积" } else { &c.name },
+            amount(participants.weights[i]),
+            amount(e.weights[i])
+        ));
+    }
+    en.push_str(&format!(
+        "). {} seats, {} alternates; each candidate measured under {rule_en}.",
+        election.seats(),
+        election.alternates()
+    ));
+    zh.push_str(&format!(
+        "。应选委员{}名、候补{}名，每位候选人依据{rule_zh}分别计算。",
+        election.seats(),
+        election.alternates()
+    ));
+    if elected.is_empty() {
+        en.push_str(" Nobody was elected.");
+        zh.push_str("无人当选。");
+    } else {
+        let list = |ids: &[String], zh: bool| {
+            ids.iter()
+                .map(|id| {
+                    if zh {
+                        format!("{}（{}票）", name_of(id), approvals(id))
+                    } else {
+                        format!("{} ({} approvals)", name_of(id), approvals(id))
+                    }
+                })
+                .collect::<Vec<_>>()
+        };
+        en.push_str(&format!(" Elected: {}.", list(&elected, false).join(", ")));
+        zh.push_str(&format!("当选：{}。", list(&elected, true).join("、")));
+        if !alternates.is_empty() {
+            en.push_str(&format!(
+                " Alternates, in the order they move up: {}.",
+                list(&alternates, false).join(", ")
+            ));
+            zh.push_str(&format!(
+                "候补（按递补顺序）：{}。",
+                list(&alternates, true).join("、")
+            ));
+        }
+    }
+    Summary { en, zh }
 }
 
 /// The names a rule goes by in the result notice, when it starts with a preset.

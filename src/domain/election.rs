@@ -57,6 +57,16 @@ pub enum ElectionError {
     RepeatedApproval(String),
 }
 
+/// The stable API code of a ballot refusal.
+pub fn error_code(error: &ElectionError) -> &'static str {
+    match error {
+        ElectionError::OverVoted { .. } => "over_voted",
+        ElectionError::UnknownCandidate(_) => "unknown_candidate",
+        ElectionError::RepeatedApproval(_) => "repeated_candidate",
+        _ => "bad_election",
+    }
+}
+
 impl Election {
     pub fn new(
         candidates: Vec<Candidate>,
@@ -203,6 +213,74 @@ impl ElectionResult {
     }
 }
 
+/// The running count of an election: approvals per candidate and the valid and invalid
+/// ballots, over an electorate. Kept by the vote writer as ballots arrive and rebuilt by the
+/// verifier from a ledger; [`rank`] turns it into a result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElectionTally {
+    /// Per candidate (by position in the candidate list): the voters who approved them.
+    pub approvals: Vec<Totals>,
+    /// Ballots approving any number of candidates, none included.
+    pub valid: Totals,
+    /// Spoiled (paper) ballots: participation only.
+    pub invalid: Totals,
+    pub electorate: Totals,
+}
+
+impl ElectionTally {
+    /// An empty count for `candidates` candidates over an electorate with these totals.
+    pub fn new(candidates: usize, electorate: Totals) -> Self {
+        let zero = Totals::zero(electorate.weights.len());
+        Self {
+            approvals: vec![zero.clone(); candidates],
+            valid: zero.clone(),
+            invalid: zero,
+            electorate,
+        }
+    }
+
+    pub fn add(&mut self, weights: &[u128], ballot: &ElectionBallot) {
+        match ballot {
+            ElectionBallot::Approve(chosen) => {
+                self.valid.add(weights);
+                for c in chosen {
+                    self.approvals[*c].add(weights);
+                }
+            }
+            ElectionBallot::Invalid => self.invalid.add(weights),
+        }
+    }
+
+    /// Takes back a ballot counted earlier (a voter changing their ballot).
+    pub fn remove(&mut self, weights: &[u128], ballot: &ElectionBallot) {
+        match ballot {
+            ElectionBallot::Approve(chosen) => {
+                self.valid.remove(weights);
+                for c in chosen {
+                    self.approvals[*c].remove(weights);
+                }
+            }
+            ElectionBallot::Invalid => self.invalid.remove(weights),
+        }
+    }
+
+    /// Everyone who took part, invalid ballots included.
+    pub fn participants(&self) -> Totals {
+        self.valid.plus(&self.invalid)
+    }
+
+    /// Turnout as a motion tally (valid ballots as yes, invalid as abstain): what the rule's
+    /// quorum conditions are measured on.
+    pub fn participation(&self) -> Tally {
+        Tally {
+            yes: self.valid.clone(),
+            no: Totals::zero(self.valid.weights.len()),
+            abstain: self.invalid.clone(),
+            electorate: self.electorate.clone(),
+        }
+    }
+}
+
 /// Counts an election. `ballots` are `(position in the electorate, ballot)`, one per voter;
 /// `tie_break` lists candidate positions in the order a recorded decision or lot put them, and
 /// resolves a tie only when it names every candidate in it.
@@ -213,33 +291,34 @@ pub fn count_election<'a>(
     ballots: impl IntoIterator<Item = (usize, &'a ElectionBallot)>,
     tie_break: &[usize],
 ) -> ElectionResult {
-    let columns = electorate.columns();
-    let zero = Totals::zero(columns.len());
-    let mut approvals = vec![zero.clone(); election.candidates.len()];
-    let mut valid = zero.clone();
-    let mut invalid = zero.clone();
+    let mut tally =
+        ElectionTally::new(election.candidates.len(), Tally::new(electorate).electorate);
     for (at, ballot) in ballots {
-        let weights = &electorate.voters()[at].weights;
-        match ballot {
-            ElectionBallot::Approve(chosen) => {
-                valid.add(weights);
-                for c in chosen {
-                    approvals[*c].add(weights);
-                }
-            }
-            ElectionBallot::Invalid => invalid.add(weights),
-        }
+        tally.add(&electorate.voters()[at].weights, ballot);
     }
-    let base = Tally::new(electorate);
-    let mut results: Vec<CandidateResult> = approvals
-        .into_iter()
+    rank(election, rule, electorate.columns(), &tally, tie_break)
+}
+
+/// Ranks a counted election: each candidate tallied as a motion under `rule`, qualified ones
+/// ordered by approving headcount, then the first weight, then `tie_break`.
+pub fn rank(
+    election: &Election,
+    rule: &Rule,
+    columns: &[super::roll::WeightColumn],
+    count: &ElectionTally,
+    tie_break: &[usize],
+) -> ElectionResult {
+    let mut results: Vec<CandidateResult> = count
+        .approvals
+        .iter()
+        .cloned()
         .enumerate()
         .map(|(candidate, yes)| {
             let tally = Tally {
-                no: valid.minus(&yes),
+                no: count.valid.minus(&yes),
                 yes,
-                abstain: invalid.clone(),
-                electorate: base.electorate.clone(),
+                abstain: count.invalid.clone(),
+                electorate: count.electorate.clone(),
             };
             let evaluation = evaluate(rule, columns, &tally);
             CandidateResult {
@@ -322,12 +401,72 @@ pub fn count_election<'a>(
         start = end;
     }
     ElectionResult {
-        participants: valid.plus(&invalid),
-        invalid,
-        electorate: base.electorate,
+        participants: count.participants(),
+        invalid: count.invalid.clone(),
+        electorate: count.electorate.clone(),
         candidates: results,
         ties,
     }
+}
+
+/// The ledger's spelling of an invalid (spoiled) election ballot.
+pub const INVALID_CHOICE: &str = "invalid";
+
+impl Election {
+    /// A ballot as the ledger writes it: the approved candidate ids in candidate-list order
+    /// joined by `;` (empty when none is approved), or `invalid`.
+    pub fn choice_text(&self, ballot: &ElectionBallot) -> String {
+        match ballot {
+            ElectionBallot::Invalid => INVALID_CHOICE.to_owned(),
+            ElectionBallot::Approve(chosen) => chosen
+                .iter()
+                .map(|c| self.candidates[*c].id.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
+        }
+    }
+
+    /// Reads a ledger choice back: the inverse of [`Election::choice_text`]. Over-voted,
+    /// unknown or repeated approvals are refused as [`Election::ballot`] refuses them.
+    pub fn parse_choice(&self, text: &str) -> Result<ElectionBallot, ElectionError> {
+        if text == INVALID_CHOICE {
+            return Ok(ElectionBallot::Invalid);
+        }
+        let ids: Vec<&str> = if text.is_empty() {
+            Vec::new()
+        } else {
+            text.split(';').collect()
+        };
+        self.ballot(&ids)
+    }
+
+    /// A paper ballot entered by an officer: marks beyond the seats make it invalid (counted as
+    /// taking part only); unknown or repeated marks are still refused.
+    pub fn paper_ballot(&self, ids: &[&str]) -> Result<ElectionBallot, ElectionError> {
+        match self.ballot(ids) {
+            Err(ElectionError::OverVoted { .. }) => Ok(ElectionBallot::Invalid),
+            other => other,
+        }
+    }
+}
+
+/// The order a lot drawn from a published `seed` gives the candidates: ascending by
+/// SHA-256(seed bytes, one zero byte, candidate id bytes), as lowercase hex; equal digests (never
+/// seen in practice) fall back to the id. Pure, so that anyone can redraw it from the seed.
+pub fn draw_lot(seed: &str, candidate_ids: &[&str]) -> Vec<String> {
+    use sha2::{Digest, Sha256};
+    let mut keyed: Vec<(String, &str)> = candidate_ids
+        .iter()
+        .map(|id| {
+            let mut hasher = Sha256::new();
+            hasher.update(seed.as_bytes());
+            hasher.update([0u8]);
+            hasher.update(id.as_bytes());
+            (hex::encode(hasher.finalize()), *id)
+        })
+        .collect();
+    keyed.sort();
+    keyed.into_iter().map(|(_, id)| id.to_owned()).collect()
 }
 
 /// A sitting committee: members in their seats and alternates in the order they move up.

@@ -68,6 +68,19 @@ pub struct OpeningRecord {
     pub electorate_hash: Hash,
     pub electorate_size: u64,
     pub opened_at: String,
+    /// For an election: what is elected and who stands, frozen with the rest. Absent for a
+    /// motion, so that motions' opening hashes are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub election: Option<ElectionOpening>,
+}
+
+/// The election's shape as its opening record freezes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElectionOpening {
+    pub seats: usize,
+    pub alternates: usize,
+    pub candidates: Vec<super::election::Candidate>,
 }
 
 /// How a ballot reached the ledger.

@@ -115,6 +115,44 @@ pub fn election_json(
     })
 }
 
+/// The count of an election as the server stores and serves it and the certificate carries
+/// it: turnout (`participants`, `valid`, `invalid`), the rule's quorum conditions measured on
+/// turnout, an `outcome` (`elected`, `tied` while a tie waits for its tie-break, or
+/// `none_elected`) and the per-candidate ranking under `election`.
+pub fn election_count_json(
+    election: &Election,
+    rule: &crate::domain::rule::Rule,
+    columns: &[WeightColumn],
+    count: &crate::domain::election::ElectionTally,
+    tie_break: &[usize],
+) -> Value {
+    let result = crate::domain::election::rank(election, rule, columns, count, tie_break);
+    let turnout = crate::domain::tally::evaluate(rule, columns, &count.participation());
+    let outcome = if !result.ties.is_empty() {
+        "tied"
+    } else if result.elected().is_empty() {
+        "none_elected"
+    } else {
+        "elected"
+    };
+    json!({
+        "question": "election",
+        "outcome": outcome,
+        "level": Value::Null,
+        "electorate": totals_json(columns, &count.electorate),
+        "tally": {
+            "participants": totals_json(columns, &count.participants()),
+            "valid": totals_json(columns, &count.valid),
+            "invalid": totals_json(columns, &count.invalid),
+        },
+        "conditions": turnout.conditions.iter()
+            .filter(|c| c.condition.kind == Kind::Quorum)
+            .map(condition_json)
+            .collect::<Vec<_>>(),
+        "election": election_json(election, columns, &result),
+    })
+}
+
 /// How a measure's amounts read: "58 households", "4,012.50 m²", "1,200 share".
 fn amount(columns: &[WeightColumn], measure: Option<usize>, value: u128) -> String {
     match measure {

@@ -242,11 +242,7 @@ fn tally_message(
 }
 
 fn view_of(record: &ProposalRecord, snapshot: &Snapshot, voted: bool) -> Value {
-    let mut count = crate::domain::report::motion_json(
-        &snapshot.columns,
-        &snapshot.tally,
-        &snapshot.evaluation,
-    );
+    let mut count = snapshot.count_json();
     if snapshot.allow_change {
         count["certainty"] = json!("open");
     }

@@ -21,7 +21,6 @@ use crate::domain::cost::{Split, share};
 use crate::domain::ledger::{Channel, Entry};
 use crate::domain::lifecycle::ProposalState;
 use crate::domain::quantity::Decimal;
-use crate::domain::report;
 use crate::domain::roll::Roll;
 use crate::domain::rule::{Rule, RuleSpec};
 use crate::domain::tally::Choice;
@@ -166,7 +165,12 @@ pub struct ProposalRevision {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BallotInput {
-    pub choice: Choice,
+    /// A motion's choice.
+    #[serde(default)]
+    pub choice: Option<Choice>,
+    /// An election's approved candidate ids (at most `seats`; none is a valid, empty ballot).
+    #[serde(default)]
+    pub approve: Option<Vec<String>>,
     /// Any unique string per intended ballot; a retry with the same key is answered with the
     /// same receipt and never counted twice.
     pub idempotency_key: String,
@@ -179,7 +183,13 @@ pub struct BallotInput {
 #[serde(deny_unknown_fields)]
 pub struct AssistedBallotInput {
     pub voter: String,
-    pub choice: Choice,
+    /// A motion's choice.
+    #[serde(default)]
+    pub choice: Option<Choice>,
+    /// An election's marked candidate ids. On a `paper` ballot, more marks than seats record
+    /// the ballot as `invalid` (participation only); other methods refuse it like the app.
+    #[serde(default)]
+    pub approve: Option<Vec<String>>,
     pub idempotency_key: String,
     /// How it was taken: `in_person`, `phone` or `paper`.
     pub method: String,
@@ -485,6 +495,7 @@ async fn create_proposal(
         ledger_len: 0,
         ledger_head: None,
         attestations: Vec::new(),
+        election: None,
     };
     let max = limits.max_proposals_per_community;
     let actor = caller.account.id.clone();
@@ -798,6 +809,7 @@ fn vote_error(e: VoteError) -> ApiError {
         VoteError::KeyReused => ApiError::conflict("idempotency_key_reused", e.to_string()),
         VoteError::Lifecycle(m) => ApiError::conflict("wrong_state", m),
         VoteError::Invalid(m) => ApiError::invalid("cannot_open", m),
+        VoteError::Ballot { code, message } => ApiError::invalid(code, message),
         VoteError::UnknownProposal => ApiError::NotFound("proposal"),
         VoteError::Retry => ApiError::Retry,
     }
@@ -880,6 +892,58 @@ async fn withdraw(
     .await
 }
 
+/// Most candidate ids one ballot may name (marks beyond `seats` are refused or spoil a paper
+/// ballot; this bounds the request itself).
+const MAX_APPROVALS: usize = crate::domain::election::MAX_CANDIDATES;
+
+/// The choice as the ledger spells it: a motion's `yes`/`no`/`abstain`, or an election's ids
+/// joined by `;` (the writer checks them against the candidates and puts them in ballot order).
+fn ballot_choice(choice: Option<Choice>, approve: Option<Vec<String>>) -> ApiResult<String> {
+    match (choice, approve) {
+        (Some(choice), None) => Ok(choice.as_str().to_owned()),
+        (None, Some(ids)) => {
+            if ids.len() > MAX_APPROVALS {
+                return Err(ApiError::invalid(
+                    "over_voted",
+                    format!("a ballot names at most {MAX_APPROVALS} candidates"),
+                ));
+            }
+            if let Some(bad) = ids.iter().find(|id| {
+                id.is_empty()
+                    || id.contains(';')
+                    || *id == crate::domain::election::INVALID_CHOICE
+                    || id.chars().count() > 64
+            }) {
+                return Err(ApiError::invalid(
+                    "unknown_candidate",
+                    format!("unknown candidate `{bad}`"),
+                ));
+            }
+            Ok(ids.join(";"))
+        }
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            "invalid_field",
+            "give either `choice` (a motion) or `approve` (an election), not both",
+        )),
+        (None, None) => Err(ApiError::invalid(
+            "invalid_field",
+            "missing field `choice` (a motion: yes, no or abstain) or `approve` (an election: candidate ids)",
+        )),
+    }
+}
+
+/// Whether a stored ballot answers a retried request (election ids in any order).
+fn same_choice(stored: &str, requested: &str, paper: bool) -> bool {
+    fn set(text: &str) -> Vec<&str> {
+        let mut ids: Vec<&str> = text.split(';').filter(|s| !s.is_empty()).collect();
+        ids.sort_unstable();
+        ids
+    }
+    stored == requested
+        || (stored.contains(';') || requested.contains(';')) && set(stored) == set(requested)
+        || paper && stored == crate::domain::election::INVALID_CHOICE
+}
+
 fn check_key(key: &str) -> ApiResult<()> {
     check_text("idempotency_key", key, MAX_KEY_CHARS)
 }
@@ -895,6 +959,7 @@ async fn cast_ballot(
     ApiJson(input): ApiJson<BallotInput>,
 ) -> ApiResult<axum::Json<Receipt>> {
     check_key(&input.idempotency_key)?;
+    let choice = ballot_choice(input.choice, input.approve)?;
     let (record, member) = load_ballot_target(&state, &caller, &id).await?;
     let (voter, channel) = match input.voter {
         None => {
@@ -934,11 +999,12 @@ async fn cast_ballot(
         CastRequest {
             proposal: record.id,
             voter,
-            choice: input.choice,
+            choice,
             channel,
             idempotency_key: input.idempotency_key,
             cast_by: caller.account.id,
             note: None,
+            paper: false,
         },
     )
     .await?;
@@ -962,13 +1028,13 @@ async fn cast_or_replay(state: &AppState, request: CastRequest) -> ApiResult<Rec
     match stored {
         Some(b)
             if b.idempotency_key == request.idempotency_key
-                && b.choice == request.choice.as_str()
+                && same_choice(&b.choice, &request.choice, request.paper)
                 && b.channel == request.channel =>
         {
             Ok(Receipt {
                 receipt: b.receipt,
                 seq: b.seq,
-                choice: request.choice,
+                choice: b.choice,
                 channel: b.channel,
                 at: b.at,
                 replayed: true,
@@ -1010,6 +1076,7 @@ async fn assisted_ballot(
     ApiJson(input): ApiJson<AssistedBallotInput>,
 ) -> ApiResult<axum::Json<Receipt>> {
     check_key(&input.idempotency_key)?;
+    let choice = ballot_choice(input.choice, input.approve)?;
     check_text("voter", &input.voter, 64)?;
     check_len("note", &input.note, MAX_NOTE_CHARS)?;
     if !["in_person", "phone", "paper"].contains(&input.method.as_str()) {
@@ -1024,10 +1091,11 @@ async fn assisted_ballot(
         CastRequest {
             proposal: record.id,
             voter: input.voter,
-            choice: input.choice,
+            choice,
             channel: Channel::Assisted,
             idempotency_key: input.idempotency_key,
             cast_by: caller.account.id.clone(),
+            paper: input.method == "paper",
             note: Some(format!("{}: {}", input.method, input.note)),
         },
     )
@@ -1145,6 +1213,9 @@ pub fn tally_view(record: &ProposalRecord, count: Value, visible: bool) -> Value
         view["outcome"] = count["outcome"].take();
         view["level"] = count["level"].take();
         view["certainty"] = count["certainty"].take();
+        if count.get("election").is_some() {
+            view["election"] = count["election"].take();
+        }
         view["final"] = json!(matches!(
             record.state,
             ProposalState::Closed | ProposalState::Certified
@@ -1158,8 +1229,7 @@ pub fn full_count(state: &AppState, record: &ProposalRecord) -> Option<Value> {
     if record.state == ProposalState::Voting
         && let Some(snapshot) = state.hub.latest(&record.id)
     {
-        let mut json =
-            report::motion_json(&snapshot.columns, &snapshot.tally, &snapshot.evaluation);
+        let mut json = snapshot.count_json();
         if snapshot.allow_change {
             // Ballots can still change: nothing is certain before close.
             json["certainty"] = json!("open");

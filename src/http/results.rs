@@ -320,6 +320,7 @@ fn build_certificate(
         tally: result["tally"].clone(),
         conditions: result["conditions"].clone(),
         level: result["level"].as_str().map(str::to_owned),
+        election: None,
         summary: certificate::summary(&rule, &columns, &tally, &outcome),
         outcome,
         ledger: LedgerPart {

@@ -26,6 +26,34 @@ pub struct Snapshot {
     pub ledger_len: u64,
     /// Whether a voter may still change a ballot (then nothing is certain before close).
     pub allow_change: bool,
+    /// Elections only: the per-candidate count (`tally` then holds turnout).
+    pub election: Option<ElectionSnapshot>,
+}
+
+/// An election's count at one moment.
+#[derive(Debug, Clone)]
+pub struct ElectionSnapshot {
+    pub election: crate::domain::election::Election,
+    pub count: crate::domain::election::ElectionTally,
+}
+
+impl Snapshot {
+    /// The count as the API serves it: `report::motion_json` for a motion, or
+    /// `report::election_count_json` (no tie-break while voting) for an election.
+    pub fn count_json(&self) -> serde_json::Value {
+        match &self.election {
+            None => {
+                crate::domain::report::motion_json(&self.columns, &self.tally, &self.evaluation)
+            }
+            Some(e) => crate::domain::report::election_count_json(
+                &e.election,
+                &self.rule,
+                &self.columns,
+                &e.count,
+                &[],
+            ),
+        }
+    }
 }
 
 /// Events a community feed carries: proposals opened, closed, published, withdrawn.

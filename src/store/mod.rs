@@ -149,6 +149,7 @@ fn create_tables(tx: &WriteTransaction) -> StoreResult<()> {
     tx.open_table(AUDIT)?;
     tx.open_table(COMMUNITY_KEYS)?;
     tx.open_table(CERTIFICATES)?;
+    tx.open_table(COMMITTEES)?;
     Ok(())
 }
 

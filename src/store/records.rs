@@ -269,6 +269,9 @@ pub struct ProposalRecord {
     /// Who checked the count, added after close and before publishing.
     #[serde(default)]
     pub attestations: Vec<crate::domain::certificate::Attestation>,
+    /// For `question: "election"`: seats, candidates, nominations and any tie-break.
+    #[serde(default)]
+    pub election: Option<ElectionRecord>,
 }
 
 /// A voter's current ballot on a proposal.
@@ -317,4 +320,133 @@ pub struct KeyRecord {
     pub created_at: String,
     #[serde(default)]
     pub retired_at: Option<String>,
+}
+
+// ---- Elections and the committee (issue 8) -------------------------------------------------
+
+/// An election proposal's own part: what is elected, who stands, and how ties were broken.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ElectionRecord {
+    pub seats: usize,
+    pub alternates: usize,
+    pub term_years: u32,
+    /// In ballot order; frozen when voting opens.
+    pub candidates: Vec<CandidateRecord>,
+    #[serde(default)]
+    pub nominations: Vec<NominationRecord>,
+    /// Numbers the next candidate id (`c1`, `c2`, …).
+    #[serde(default)]
+    pub next_candidate: u32,
+    /// The seed published for a lot, before any draw.
+    #[serde(default)]
+    pub lot_seed: Option<LotSeedRecord>,
+    #[serde(default)]
+    pub tie_break: Option<crate::domain::certificate::TieBreak>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CandidateRecord {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub statement: String,
+    /// The roll key of a self-nominated candidate.
+    #[serde(default)]
+    pub voter: Option<String>,
+    pub added_at: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NominationStatus {
+    Pending,
+    Accepted,
+    Declined,
+}
+
+/// A voter standing for election, waiting for an officer to accept or decline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NominationRecord {
+    pub id: String,
+    pub voter: String,
+    pub name: String,
+    pub statement: String,
+    pub status: NominationStatus,
+    pub at: String,
+    #[serde(default)]
+    pub decided_at: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The candidate id given on acceptance.
+    #[serde(default)]
+    pub candidate: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LotSeedRecord {
+    pub seed: String,
+    pub published_at: String,
+    pub published_by: String,
+}
+
+/// A community's committee: who sits, who waits, and every change since the election.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommitteeRecord {
+    pub community: String,
+    /// The certified election it came from.
+    pub election: String,
+    pub title: String,
+    pub seats: usize,
+    pub term_years: u32,
+    pub term_start: String,
+    pub term_end: String,
+    pub members: Vec<CommitteePerson>,
+    pub alternates: Vec<CommitteePerson>,
+    pub reelection_due: bool,
+    pub history: Vec<CommitteeChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitteePerson {
+    pub candidate: String,
+    pub name: String,
+    /// Since when they hold the seat (members) or the place (alternates).
+    pub since: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommitteeChange {
+    pub seq: u64,
+    /// `constituted` or `vacancy`.
+    pub kind: String,
+    /// The date the change took effect (a vacancy's date as recorded).
+    pub date: String,
+    pub recorded_at: String,
+    pub recorded_by: String,
+    #[serde(default)]
+    pub left: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub moved_up: Option<String>,
+    pub reelection_due: bool,
+}
+
+impl ElectionRecord {
+    /// The election's shape for counting: the candidates in ballot order.
+    pub fn election(
+        &self,
+    ) -> Result<crate::domain::election::Election, crate::domain::election::ElectionError> {
+        crate::domain::election::Election::new(
+            self.candidates
+                .iter()
+                .map(|c| crate::domain::election::Candidate {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                })
+                .collect(),
+            self.seats,
+            self.alternates,
+        )
+    }
 }

@@ -52,3 +52,8 @@ pub const COMMUNITY_KEYS: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("community_keys");
 /// proposal id → the signed `Certificate`.
 pub const CERTIFICATES: TableDefinition<&str, &[u8]> = TableDefinition::new("certificates");
+
+// ---- The committee (issue 8: elections) ----
+
+/// community id → `CommitteeRecord`: the sitting committee, its alternates and its history.
+pub const COMMITTEES: TableDefinition<&str, &[u8]> = TableDefinition::new("committees");

@@ -14,9 +14,12 @@ use jiff::Timestamp;
 use redb::{ReadableTable, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
-use self::registry::{Cast as StoredCast, OpenProposal, Staged};
+use self::registry::{Cast as StoredCast, Counted, ElectionCount, OpenProposal, Staged};
 use crate::clock;
-use crate::domain::ledger::{Channel, Entry, OpeningRecord, electorate_hash, pseudonym, text_hash};
+use crate::domain::election::{Election, ElectionTally};
+use crate::domain::ledger::{
+    Channel, ElectionOpening, Entry, OpeningRecord, electorate_hash, pseudonym, text_hash,
+};
 use crate::domain::lifecycle::{ProposalState, Transition, transition};
 use crate::domain::rule::{Kind, Rule};
 use crate::domain::tally::{Choice, Tally, evaluate};
@@ -32,12 +35,18 @@ use crate::store::{Store, StoreError, audit, decode, encode, get_w, put};
 pub struct CastRequest {
     pub proposal: String,
     pub voter: String,
-    pub choice: Choice,
+    /// The choice as the ledger writes it: `yes`/`no`/`abstain` for a motion, or an
+    /// election's approved candidate ids joined by `;` (or `invalid`), checked by the writer
+    /// against the proposal's kind and candidates.
+    pub choice: String,
     pub channel: Channel,
     pub idempotency_key: String,
     /// The account casting: the voter, the proxy holder, or the officer entering it.
     pub cast_by: String,
     pub note: Option<String>,
+    /// A paper ballot entered by an officer: an election ballot with more marks than seats is
+    /// recorded as `invalid` (participation only) instead of being refused.
+    pub paper: bool,
 }
 
 /// What a voter gets back for an accepted ballot.
@@ -46,7 +55,8 @@ pub struct Receipt {
     /// The ledger entry's hash: look it up in the published ledger.
     pub receipt: String,
     pub seq: u64,
-    pub choice: Choice,
+    /// The choice as recorded in the ledger.
+    pub choice: String,
     pub channel: Channel,
     pub at: String,
     /// True when this answers a retry of a ballot already recorded.
@@ -74,6 +84,10 @@ pub enum VoteError {
     Lifecycle(String),
     #[error("{0}")]
     Invalid(String),
+    /// The ballot does not fit the question (a motion's choice on an election, an unknown
+    /// candidate, too many approvals).
+    #[error("{message}")]
+    Ballot { code: &'static str, message: String },
     #[error("proposal not found")]
     UnknownProposal,
     /// The durable write failed: nothing was recorded; retry with the same idempotency key.
@@ -432,6 +446,15 @@ impl Writer {
         let Some(at) = open.electorate.position(&request.voter) else {
             return Ok(Err(VoteError::NotInElectorate(request.voter)));
         };
+        let counted = match read_choice(open, &request.choice, request.paper) {
+            Ok(counted) => counted,
+            Err(e) => return Ok(Err(e)),
+        };
+        // The ledger spells a choice one way only (an election's ids in ballot order).
+        let choice_text = match (&counted, &open.election) {
+            (Counted::Election(ballot), Some(live)) => live.election.choice_text(ballot),
+            _ => request.choice.clone(),
+        };
         let stage = staged
             .entry(request.proposal.clone())
             .or_insert_with(|| open.stage());
@@ -447,12 +470,12 @@ impl Writer {
                     message: format!("ballot of {} missing", request.voter),
                 })?;
             if stored.idempotency_key == request.idempotency_key {
-                let same = previous.choice == request.choice && previous.channel == request.channel;
+                let same = previous.choice == counted && previous.channel == request.channel;
                 return Ok(if same {
                     Ok(Receipt {
                         receipt: stored.receipt,
                         seq: stored.seq,
-                        choice: previous.choice,
+                        choice: stored.choice,
                         channel: previous.channel,
                         at: stored.at,
                         replayed: true,
@@ -481,7 +504,7 @@ impl Writer {
             seq: stage.len + 1,
             proposal: open.record.id.clone(),
             voter: voter_name,
-            choice: request.choice.as_str().to_owned(),
+            choice: choice_text,
             weights: crate::domain::ledger::voter_weights(&open.electorate, at),
             channel: request.channel,
             at: stamp.to_owned(),
@@ -513,7 +536,7 @@ impl Writer {
             open,
             at,
             StoredCast {
-                choice: request.choice,
+                choice: counted,
                 channel: request.channel,
                 seq: entry.seq,
             },
@@ -522,7 +545,7 @@ impl Writer {
         Ok(Ok(Receipt {
             receipt,
             seq: entry.seq,
-            choice: request.choice,
+            choice: entry.choice.clone(),
             channel: request.channel,
             at: entry.at,
             replayed: false,
@@ -589,6 +612,10 @@ impl Writer {
                 if let Err(e) = rule.check_against(electorate.columns()) {
                     return Ok(Err(VoteError::Invalid(e.to_string())));
                 }
+                let election = match election_of(&record) {
+                    Ok(election) => election,
+                    Err(e) => return Ok(Err(e)),
+                };
                 let community: CommunityRecord = get_w(tx, COMMUNITIES, record.community.as_str())?
                     .ok_or_else(|| StoreError::Corrupt {
                         table: "communities".into(),
@@ -602,6 +629,11 @@ impl Writer {
                     electorate_hash: electorate_hash(&electorate),
                     electorate_size: electorate.len() as u64,
                     opened_at: at.clone(),
+                    election: election.as_ref().map(|e| ElectionOpening {
+                        seats: e.seats(),
+                        alternates: e.alternates(),
+                        candidates: e.candidates().to_vec(),
+                    }),
                 };
                 let opening_hash = crate::domain::ledger::canonical_hash(&opening);
                 record.state = next;
@@ -617,11 +649,19 @@ impl Writer {
                     &RollRecord::from_roll(&electorate, at.clone()),
                 )?;
                 let tally = Tally::new(&electorate);
+                let election = election.map(|election| ElectionCount {
+                    count: ElectionTally::new(
+                        election.candidates().len(),
+                        tally.electorate.clone(),
+                    ),
+                    election,
+                });
                 Effect::Register(Box::new(OpenProposal::new(
                     record.clone(),
                     electorate,
                     rule,
                     tally,
+                    election,
                     hex::decode(&community.secret).unwrap_or_default(),
                     opening_hash,
                     0,
@@ -637,11 +677,22 @@ impl Writer {
                 let evaluation = evaluate(&rule, open.electorate.columns(), tally);
                 record.state = next;
                 record.closed_at = Some(at.clone());
-                record.result = Some(crate::domain::report::motion_json(
-                    open.electorate.columns(),
-                    tally,
-                    &evaluation,
-                ));
+                record.result = Some(match &open.election {
+                    None => crate::domain::report::motion_json(
+                        open.electorate.columns(),
+                        tally,
+                        &evaluation,
+                    ),
+                    Some(live) => crate::domain::report::election_count_json(
+                        &live.election,
+                        &rule,
+                        open.electorate.columns(),
+                        stage
+                            .and_then(|s| s.election.as_ref())
+                            .unwrap_or(&live.count),
+                        &[],
+                    ),
+                });
                 record.ledger_len = stage.map_or(open.len, |s| s.len);
                 record.ledger_head = Some(stage.map_or(open.head.clone(), |s| s.head.clone()));
                 Effect::Unregister(id.to_owned(), Box::new(record.clone()))
@@ -753,6 +804,7 @@ impl Writer {
             .opening_hash
             .clone()
             .ok_or_else(|| corrupt(format!("opening of {} missing", record.id)))?;
+        let election = election_of(record).map_err(|e| corrupt(e.to_string()))?;
         let ledger = tx.open_table(LEDGER)?;
         let mut entries = Vec::new();
         for item in ledger.range((record.id.as_str(), 1)..=(record.id.as_str(), u64::MAX))? {
@@ -770,8 +822,11 @@ impl Writer {
             let at = electorate
                 .position(&voter)
                 .ok_or_else(|| corrupt(format!("ballot of unknown voter {voter}")))?;
-            let choice = Choice::parse(&stored.choice)
-                .ok_or_else(|| corrupt(format!("ballot choice {}", stored.choice)))?;
+            let choice = match &election {
+                None => Choice::parse(&stored.choice).map(Counted::Motion),
+                Some(e) => e.parse_choice(&stored.choice).ok().map(Counted::Election),
+            }
+            .ok_or_else(|| corrupt(format!("ballot choice {}", stored.choice)))?;
             casts.push((
                 at,
                 StoredCast {
@@ -781,12 +836,35 @@ impl Writer {
                 },
             ));
         }
-        let tally = Tally::count(&electorate, casts.iter().map(|(at, c)| (*at, c.choice)));
+        let mut tally = Tally::new(&electorate);
+        let mut count = election
+            .as_ref()
+            .map(|e| ElectionTally::new(e.candidates().len(), tally.electorate.clone()));
+        for (at, cast) in &casts {
+            let voter = &electorate.voters()[*at];
+            match &cast.choice {
+                Counted::Motion(choice) => tally.add(voter, *choice),
+                Counted::Election(ballot) => {
+                    let turnout = match ballot {
+                        crate::domain::election::ElectionBallot::Approve(_) => Choice::Yes,
+                        crate::domain::election::ElectionBallot::Invalid => Choice::Abstain,
+                    };
+                    tally.add(voter, turnout);
+                    if let Some(count) = &mut count {
+                        count.add(&voter.weights, ballot);
+                    }
+                }
+            }
+        }
+        let election = election
+            .zip(count)
+            .map(|(election, count)| ElectionCount { election, count });
         OpenProposal::new(
             record.clone(),
             electorate,
             rule,
             tally,
+            election,
             hex::decode(&community.secret).unwrap_or_default(),
             head,
             entries.len() as u64,
@@ -820,6 +898,42 @@ impl Writer {
         }
         tx.abort()?;
         Ok(())
+    }
+}
+
+/// The election a proposal puts to the vote (`None` for a motion).
+fn election_of(record: &ProposalRecord) -> Result<Option<Election>, VoteError> {
+    match (&record.election, record.question.as_str()) {
+        (Some(part), _) => part.election().map(Some).map_err(|e| {
+            VoteError::Invalid(format!("this election cannot be put to the vote: {e}"))
+        }),
+        (None, "election") => Err(VoteError::Invalid(
+            "this election has no seats or candidates".into(),
+        )),
+        (None, _) => Ok(None),
+    }
+}
+
+/// Reads a ballot's choice for the proposal's question.
+fn read_choice(open: &OpenProposal, choice: &str, paper: bool) -> Result<Counted, VoteError> {
+    match &open.election {
+        None => Choice::parse(choice)
+            .map(Counted::Motion)
+            .ok_or_else(|| VoteError::Ballot {
+                code: "wrong_ballot",
+                message: "this proposal is a motion: the choice is yes, no or abstain".into(),
+            }),
+        Some(live) => match live.election.parse_choice(choice) {
+            Err(crate::domain::election::ElectionError::OverVoted { .. }) if paper => {
+                Ok(crate::domain::election::ElectionBallot::Invalid)
+            }
+            other => other,
+        }
+        .map(Counted::Election)
+        .map_err(|e| VoteError::Ballot {
+            code: crate::domain::election::error_code(&e),
+            message: e.to_string(),
+        }),
     }
 }
 

@@ -5,27 +5,46 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
+use crate::domain::election::{Election, ElectionBallot, ElectionTally};
 use crate::domain::ledger::Channel;
 use crate::domain::roll::Roll;
 use crate::domain::rule::Rule;
 use crate::domain::tally::{Choice, Tally, evaluate};
-use crate::live::Snapshot;
+use crate::live::{ElectionSnapshot, Snapshot};
 use crate::store::StoreError;
 use crate::store::records::ProposalRecord;
 
+/// What a ballot counts for: a motion's choice, or an election's approvals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Counted {
+    Motion(Choice),
+    Election(ElectionBallot),
+}
+
 /// What the writer remembers of a voter's current ballot (the rest is in the `ballots` table).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cast {
-    pub choice: Choice,
+    pub choice: Counted,
     pub channel: Channel,
     pub seq: u64,
+}
+
+/// An election's live count beside the turnout tally.
+#[derive(Debug, Clone)]
+pub struct ElectionCount {
+    pub election: Election,
+    pub count: ElectionTally,
 }
 
 pub struct OpenProposal {
     pub record: ProposalRecord,
     pub electorate: Roll,
     pub rule: Rule,
+    /// For a motion, the count; for an election, turnout (valid ballots as yes, invalid as
+    /// abstain), on which the quorum conditions are measured.
     pub tally: Tally,
+    /// Elections only: the per-candidate count.
+    pub election: Option<ElectionCount>,
     /// Community key for secret-ballot pseudonyms.
     pub secret: Vec<u8>,
     /// Hash of the last ledger entry (the opening record's while there is none).
@@ -41,6 +60,7 @@ pub struct Staged {
     pub len: u64,
     pub head: String,
     pub tally: Tally,
+    pub election: Option<ElectionTally>,
     pub casts: HashMap<usize, Cast>,
 }
 
@@ -51,6 +71,7 @@ impl OpenProposal {
         electorate: Roll,
         rule: Rule,
         tally: Tally,
+        election: Option<ElectionCount>,
         secret: Vec<u8>,
         head: String,
         len: u64,
@@ -69,6 +90,7 @@ impl OpenProposal {
             electorate,
             rule,
             tally,
+            election,
             secret,
             head,
             len,
@@ -82,6 +104,7 @@ impl OpenProposal {
             len: self.len,
             head: self.head.clone(),
             tally: self.tally.clone(),
+            election: self.election.as_ref().map(|e| e.count.clone()),
             casts: HashMap::new(),
         }
     }
@@ -90,6 +113,9 @@ impl OpenProposal {
         self.len = stage.len;
         self.head = stage.head;
         self.tally = stage.tally;
+        if let (Some(live), Some(count)) = (&mut self.election, stage.election) {
+            live.count = count;
+        }
         for (at, cast) in stage.casts {
             self.casts[at] = Some(cast);
         }
@@ -111,6 +137,10 @@ impl OpenProposal {
             tally: self.tally.clone(),
             ledger_len: self.len,
             allow_change: record.allow_change,
+            election: self.election.as_ref().map(|e| ElectionSnapshot {
+                election: e.election.clone(),
+                count: e.count.clone(),
+            }),
         }
     }
 }
@@ -118,18 +148,43 @@ impl OpenProposal {
 impl Staged {
     /// The voter's ballot as of this point in the batch.
     pub fn ballot(&self, open: &OpenProposal, at: usize) -> Option<Cast> {
-        self.casts.get(&at).copied().or(open.casts[at])
+        self.casts.get(&at).or(open.casts[at].as_ref()).cloned()
     }
 
     /// Records a new ballot (replacing the voter's earlier one, if any).
     pub fn record(&mut self, open: &OpenProposal, at: usize, cast: Cast, hash: String) {
         let voter = &open.electorate.voters()[at];
         if let Some(previous) = self.ballot(open, at) {
-            self.tally.remove(voter, previous.choice);
+            self.count(voter, &previous.choice, false);
         }
-        self.tally.add(voter, cast.choice);
-        self.casts.insert(at, cast);
+        self.count(voter, &cast.choice, true);
         self.len = cast.seq;
+        self.casts.insert(at, cast);
         self.head = hash;
+    }
+
+    /// Adds (or takes back) one ballot in the staged counts.
+    fn count(&mut self, voter: &crate::domain::roll::Voter, counted: &Counted, add: bool) {
+        let choice = match counted {
+            Counted::Motion(choice) => *choice,
+            Counted::Election(ballot) => {
+                if let Some(count) = &mut self.election {
+                    if add {
+                        count.add(&voter.weights, ballot);
+                    } else {
+                        count.remove(&voter.weights, ballot);
+                    }
+                }
+                match ballot {
+                    ElectionBallot::Approve(_) => Choice::Yes,
+                    ElectionBallot::Invalid => Choice::Abstain,
+                }
+            }
+        };
+        if add {
+            self.tally.add(voter, choice);
+        } else {
+            self.tally.remove(voter, choice);
+        }
     }
 }
