@@ -3,7 +3,9 @@
 //! `/healthz` and the vote writer's counters at `/metrics`.
 
 pub mod accounts;
+pub mod committee;
 pub mod communities;
+pub mod elections;
 pub mod error;
 pub mod extract;
 pub mod live;
@@ -87,7 +89,10 @@ pub fn router(state: AppState) -> Router {
         .merge(communities::router())
         .merge(proposals::router())
         .merge(live::router())
-        .merge(results::router());
+        .merge(results::router())
+        // Elections and the committee (issue 8).
+        .merge(elections::router())
+        .merge(committee::router());
     let limits = &state.config.server;
     Router::new()
         .nest("/api/v1", api)

@@ -12,6 +12,9 @@ use utoipa::OpenApi;
         (path = "/api/v1", api = super::proposals::ProposalsApi),
         (path = "/api/v1", api = super::live::LiveApi),
         (path = "/api/v1", api = super::results::ResultsApi),
+        // Elections and the committee (issue 8).
+        (path = "/api/v1", api = super::elections::ElectionsApi),
+        (path = "/api/v1", api = super::committee::CommitteeApi),
     )
 )]
 pub struct ApiDoc;

@@ -227,7 +227,7 @@ pub struct ReasonInput {
 
 type ApiResult<T> = Result<T, ApiError>;
 
-fn parse_time(field: &'static str, text: &str) -> ApiResult<Timestamp> {
+pub(super) fn parse_time(field: &'static str, text: &str) -> ApiResult<Timestamp> {
     text.parse().map_err(|_| {
         ApiError::invalid(
             "invalid_time",
@@ -262,7 +262,7 @@ fn check_cost(cost: &Option<CostRecord>) -> ApiResult<()> {
 
 /// Loads a proposal and the caller's membership of its community; non-members (and everyone
 /// but officers, for drafts) are told it does not exist.
-async fn load(
+pub(super) async fn load(
     state: &AppState,
     caller: Option<&SignedIn>,
     id: &str,
@@ -341,7 +341,7 @@ pub async fn load_for_live(
     Ok((record, member.and_then(|m| m.voter)))
 }
 
-async fn load_as_officer(
+pub(super) async fn load_as_officer(
     state: &AppState,
     caller: &SignedIn,
     id: &str,
@@ -360,7 +360,7 @@ async fn load_as_officer(
 }
 
 /// The proposal as clients see it, with the caller's own cost share and ballot.
-fn proposal_view(
+pub(super) fn proposal_view(
     record: &ProposalRecord,
     roll: Option<&Roll>,
     voter: Option<&str>,
@@ -549,14 +549,14 @@ async fn create_proposal(
 
 type Json = axum::Json<Value>;
 
-fn get_w_roll(
+pub(super) fn get_w_roll(
     tx: &redb::WriteTransaction,
     community: &str,
 ) -> crate::store::StoreResult<Option<Roll>> {
     Ok(crate::store::get_w::<&str, RollRecord>(tx, ROLLS, community)?.map(|r| r.to_roll()))
 }
 
-fn check_scope(scope: &[String]) -> ApiResult<()> {
+pub(super) fn check_scope(scope: &[String]) -> ApiResult<()> {
     if scope.len() > 16 {
         return Err(ApiError::invalid("bad_scope", "at most 16 scope tags"));
     }

@@ -287,15 +287,44 @@ fn build_certificate(
             .unwrap_or_default(),
     };
     let rule = Rule::try_from(record.rule.clone()).map_err(|e| corrupt(&e.to_string()))?;
-    let (columns, tally) = match certificate::recount(&electorate, record.allow_change, &entries) {
-        Ok(counted) => counted,
-        Err(e) => {
-            return Ok(Err(ApiError::Internal(format!(
-                "ledger recount failed: {e}"
-            ))));
-        }
+    // An election's count, ranking and notice come from its own recount (issue 8).
+    let (tally_json, conditions, outcome, level, election, summary) = if record.election.is_some() {
+        let (count, part, summary) = match super::elections::certificate_parts(tx, record)? {
+            Ok(parts) => parts,
+            Err(e) => return Ok(Err(e)),
+        };
+        let outcome = count["outcome"]
+            .as_str()
+            .unwrap_or("none_elected")
+            .to_owned();
+        (
+            count["tally"].clone(),
+            count["conditions"].clone(),
+            outcome,
+            None,
+            Some(part),
+            summary,
+        )
+    } else {
+        let (columns, tally) =
+            match certificate::recount(&electorate, record.allow_change, &entries) {
+                Ok(counted) => counted,
+                Err(e) => {
+                    return Ok(Err(ApiError::Internal(format!(
+                        "ledger recount failed: {e}"
+                    ))));
+                }
+            };
+        let outcome = result["outcome"].as_str().unwrap_or("rejected").to_owned();
+        (
+            result["tally"].clone(),
+            result["conditions"].clone(),
+            outcome.clone(),
+            result["level"].as_str().map(str::to_owned),
+            None,
+            certificate::summary(&rule, &columns, &tally, &outcome),
+        )
     };
-    let outcome = result["outcome"].as_str().unwrap_or("rejected").to_owned();
     let mut cert = Certificate {
         format: certificate::FORMAT.into(),
         community: CommunityPart {
@@ -317,11 +346,11 @@ fn build_certificate(
         },
         rule: serde_json::to_value(rule.to_spec()).expect("serialises"),
         electorate,
-        tally: result["tally"].clone(),
-        conditions: result["conditions"].clone(),
-        level: result["level"].as_str().map(str::to_owned),
-        election: None,
-        summary: certificate::summary(&rule, &columns, &tally, &outcome),
+        tally: tally_json,
+        conditions,
+        level,
+        election,
+        summary,
         outcome,
         ledger: LedgerPart {
             opening_hash: record.opening_hash.clone().unwrap_or_default(),
@@ -465,6 +494,10 @@ async fn result_page(
         ("passed", _) => "PASSED",
         ("no_quorum", "zh") => "未达法定人数",
         ("no_quorum", _) => "NO QUORUM",
+        ("elected", "zh") => "选举产生",
+        ("elected", _) => "ELECTED",
+        ("none_elected", "zh") => "无人当选",
+        ("none_elected", _) => "NOBODY ELECTED",
         (_, "zh") => "未通过",
         _ => "REJECTED",
     };
@@ -487,6 +520,49 @@ async fn result_page(
             }
         ));
     }
+    let ranking = cert.election.as_ref().map_or(String::new(), |e| {
+        let mut rows = String::new();
+        for c in e.result["candidates"].as_array().into_iter().flatten() {
+            let standing = match (c["standing"].as_str(), &c["alternate_order"]) {
+                (Some("elected"), _) => "当选 · elected".to_owned(),
+                (Some("alternate"), n) => format!("候补第{n}位 · alternate {n}"),
+                (Some("not_qualified"), _) => "未达规则 · rule not met".to_owned(),
+                _ => "未当选 · not elected".to_owned(),
+            };
+            let weights: Vec<String> = c["approvals"]["weights"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| format!("{k} {}", v.as_str().unwrap_or("")))
+                .collect();
+            rows.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&c["rank"].to_string()),
+                escape(c["name"].as_str().unwrap_or("")),
+                escape(&c["approvals"]["headcount"].to_string()),
+                escape(&weights.join(", ")),
+                if c["qualifies"] == json!(true) { "✓" } else { "✗" },
+                escape(&standing)
+            ));
+        }
+        let tie = e.tie_break.as_ref().map_or(String::new(), |t| {
+            format!(
+                "<p>平票处理 / Tie-break: {} — {}{}</p>",
+                escape(&t.method),
+                escape(&t.order.join(" > ")),
+                t.seed.as_ref().map_or(String::new(), |s| format!(
+                    " (seed <code>{}</code>)",
+                    escape(s)
+                ))
+            )
+        });
+        format!(
+            "<h2>排名 / Ranking</h2><p>应选 {seats} 名，候补 {alt} 名，任期 {term} 年 / {seats} seats, {alt} alternates, term {term} years</p>\n<table><thead><tr><th>#</th><th>candidate</th><th>approvals</th><th>weights</th><th>rule</th><th>standing</th></tr></thead><tbody>{rows}</tbody></table>{tie}",
+            seats = e.seats,
+            alt = e.alternates,
+            term = e.term_years
+        )
+    });
     let attestations: String = cert
         .attestations
         .iter()
@@ -516,6 +592,7 @@ code {{ word-break: break-all; font-size: .85rem; }} .qr svg {{ width: 160px; he
 <section lang="zh-Hans"><h2>公告</h2><p>{zh}</p></section>
 <section lang="en"><h2>Notice</h2><p>{en}</p></section>
 {statement}
+{ranking}
 <h2>条件 / Conditions</h2>
 <table><thead><tr><th>condition</th><th>numerator</th><th>base</th><th>fraction</th><th>holds</th></tr></thead><tbody>{rows}</tbody></table>
 <h2>核验 / Attestations</h2><ul>{attestations}</ul>
