@@ -450,7 +450,7 @@ async fn change_election<T: Send + 'static>(
     + Send
     + 'static,
 ) -> ApiResult<(ProposalRecord, T)> {
-    Ok(state
+    state
         .store
         .call(move |s| {
             s.write(|tx| {
@@ -470,7 +470,7 @@ async fn change_election<T: Send + 'static>(
                 }
             })
         })
-        .await??)
+        .await?
 }
 
 fn part(record: &mut ProposalRecord) -> &mut ElectionRecord {

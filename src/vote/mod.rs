@@ -923,6 +923,12 @@ fn read_choice(open: &OpenProposal, choice: &str, paper: bool) -> Result<Counted
                 code: "wrong_ballot",
                 message: "this proposal is a motion: the choice is yes, no or abstain".into(),
             }),
+        // Candidate ids are the server's own (`c1`, `c2`, …), never a motion's words.
+        Some(_) if Choice::parse(choice).is_some() => Err(VoteError::Ballot {
+            code: "wrong_ballot",
+            message: "this proposal is an election: approve candidates (`approve`), not yes or no"
+                .into(),
+        }),
         Some(live) => match live.election.parse_choice(choice) {
             Err(crate::domain::election::ElectionError::OverVoted { .. }) if paper => {
                 Ok(crate::domain::election::ElectionBallot::Invalid)

@@ -1008,6 +1008,26 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/proposals/{proposal}/attestations"),
     ("post", "/proposals/{proposal}/publish"),
     ("get", "/proposals/{proposal}/certificate"),
+    // elections and the committee (issue 8)
+    ("post", "/communities/{community}/elections"),
+    ("get", "/proposals/{proposal}/election"),
+    ("post", "/proposals/{proposal}/candidates"),
+    ("delete", "/proposals/{proposal}/candidates/{candidate}"),
+    ("post", "/proposals/{proposal}/nominations"),
+    (
+        "post",
+        "/proposals/{proposal}/nominations/{nomination}/accept",
+    ),
+    (
+        "post",
+        "/proposals/{proposal}/nominations/{nomination}/decline",
+    ),
+    ("post", "/proposals/{proposal}/lot-seed"),
+    ("post", "/proposals/{proposal}/lot"),
+    ("post", "/proposals/{proposal}/tie-break"),
+    ("get", "/communities/{community}/committee"),
+    ("post", "/communities/{community}/committee"),
+    ("post", "/communities/{community}/committee/vacancies"),
 ];
 
 const METHODS: [&str; 8] = [

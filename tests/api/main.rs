@@ -5,6 +5,7 @@ mod authz;
 mod certificates;
 mod communities;
 mod durability;
+mod elections;
 mod live;
 mod proposals;
 mod support;
