@@ -10,6 +10,7 @@ import * as resident from "./views/resident.js";
 import * as officer from "./views/officer.js";
 import * as result from "./views/result.js";
 import * as projector from "./views/projector.js";
+import * as election from "./views/election.js";
 import { pageTitle, errorBox } from "./views/common.js";
 
 const ID = "([0-9A-Za-z_-]{1,64})";
@@ -25,6 +26,9 @@ const ROUTES = [
   route(`/officer/p/${ID}/turnout`, officer.turnout, { auth: true }),
   route(`/officer/p/${ID}`, officer.manage, { auth: true }),
   route(`/officer/${ID}/new`, officer.newProposal, { auth: true }),
+  // Elections and the committee (issue 8).
+  route(`/officer/${ID}/new-election`, election.newElection, { auth: true }),
+  route(`/committee/${ID}`, election.committeePage),
   route(`/officer/${ID}/codes`, officer.codes, { auth: true }),
   route(`/officer/${ID}`, officer.dashboard, { auth: true }),
 ];

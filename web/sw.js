@@ -22,6 +22,7 @@ const SHELL = [
   "/views/officer.js",
   "/views/result.js",
   "/views/projector.js",
+  "/views/election.js",
   "/manifest.webmanifest",
   "/icon.svg",
 ];

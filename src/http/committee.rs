@@ -95,7 +95,8 @@ fn roster_view(record: &CommitteeRecord) -> Value {
         "reelection_due": record.reelection_due,
         "history": record.history.iter().map(|h| json!({
             "seq": h.seq, "kind": h.kind, "date": h.date, "recorded_at": h.recorded_at,
-            "left": h.left, "reason": h.reason, "moved_up": h.moved_up,
+            "left": h.left, "left_name": h.left_name, "reason": h.reason,
+            "moved_up": h.moved_up, "moved_up_name": h.moved_up_name,
             "reelection_due": h.reelection_due,
         })).collect::<Vec<_>>(),
     })
@@ -215,6 +216,8 @@ async fn constitute(
                     reason: Some(format!("elected in “{}”", proposal.title)),
                     moved_up: None,
                     reelection_due,
+                    left_name: None,
+                    moved_up_name: None,
                 });
                 let record = CommitteeRecord {
                     community: community.clone(),
@@ -291,10 +294,12 @@ async fn record_vacancy(
                     .iter()
                     .position(|m| m.candidate == input.member)
                     .expect("vacate found the member");
-                record.members.remove(at);
+                let left_name = record.members.remove(at).name;
+                let mut moved_up_name = None;
                 if succession.moved_up.is_some() {
                     let mut next = record.alternates.remove(0);
                     next.since = date.to_string();
+                    moved_up_name = Some(next.name.clone());
                     record.members.insert(at, next);
                 }
                 record.reelection_due = succession.reelection_due;
@@ -309,6 +314,8 @@ async fn record_vacancy(
                     reason: Some(input.reason.clone()),
                     moved_up: succession.moved_up.clone(),
                     reelection_due: succession.reelection_due,
+                    left_name: Some(left_name),
+                    moved_up_name,
                 };
                 record.history.push(change.clone());
                 put(tx, COMMITTEES, community.as_str(), &record)?;

@@ -59,6 +59,8 @@ const ASSETS: &[Asset] = &[
     asset!("/views/officer.js", JS),
     asset!("/views/result.js", JS),
     asset!("/views/projector.js", JS),
+    // Elections and the committee (issue 8).
+    asset!("/views/election.js", JS),
     asset!("/manifest.webmanifest", "application/manifest+json"),
     asset!("/icon.svg", "image/svg+xml"),
     asset!("/sw.js", JS),

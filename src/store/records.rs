@@ -430,6 +430,11 @@ pub struct CommitteeChange {
     #[serde(default)]
     pub moved_up: Option<String>,
     pub reelection_due: bool,
+    /// The names of who left and who moved up, as they stood for election.
+    #[serde(default)]
+    pub left_name: Option<String>,
+    #[serde(default)]
+    pub moved_up_name: Option<String>,
 }
 
 impl ElectionRecord {

@@ -8,7 +8,7 @@ use tokio::sync::Mutex;
 use crate::support::{self, ADMIN_LOGIN, ADMIN_PASSWORD, Browser, Driver, Screen, Server};
 
 /// One browser story at a time: two Chromiums at once would only slow each other down.
-static SERIAL: Mutex<()> = Mutex::const_new(());
+pub(crate) static SERIAL: Mutex<()> = Mutex::const_new(());
 
 const OFFICER: &str = "officer.chen";
 const OFFICER_PASSWORD: &str = "officer-password-1";
@@ -35,7 +35,7 @@ and [this](javascript:alert(1)).\n\n- Each household pays 1,000 yuan\n- Work sta
 /// Visible app strings in the wrong language: Latin words on a Chinese screen, Chinese on an
 /// English one. People's own words (`data-user`), codes (`translate="no"`) and text marked with
 /// another `lang` (the language switch itself) are not app strings.
-const WRONG_LANGUAGE: &str = r#"
+pub(crate) const WRONG_LANGUAGE: &str = r#"
 const zh = document.documentElement.lang.startsWith('zh');
 const allowed = new Set(['CSV', 'JSON', 'UTF']);
 const bad = [];
@@ -63,7 +63,7 @@ for (const el of document.querySelectorAll('[aria-label], [placeholder], [title]
 return bad;
 "#;
 
-async fn assert_language(browser: &Browser, screen: &str) {
+pub(crate) async fn assert_language(browser: &Browser, screen: &str) {
     let bad = browser.eval(WRONG_LANGUAGE, vec![]).await;
     let lang = browser
         .eval("return document.documentElement.lang;", vec![])
@@ -77,7 +77,7 @@ async fn assert_language(browser: &Browser, screen: &str) {
 }
 
 /// The keys the app asked for that have no string (must be none).
-async fn assert_no_missing_strings(browser: &Browser) {
+pub(crate) async fn assert_no_missing_strings(browser: &Browser) {
     let missing = browser
         .eval_async(
             "const done = arguments[arguments.length - 1];

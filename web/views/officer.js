@@ -10,6 +10,7 @@ import { PRESETS, conditionText, requirement, presetSentence, measureName, cond 
 import { markdown } from "../markdown.js";
 import { pageTitle, field, radios, errorBox, stateBadge, confirmButton, busy } from "./common.js";
 import { liveTally } from "./resident.js";
+import * as election from "./election.js";
 
 const enc = encodeURIComponent;
 
@@ -48,7 +49,9 @@ export async function dashboard(ctx) {
     "section",
     { "aria-labelledby": "dash-proposals" },
     h("div", { class: "section-head" }, h("h2", { id: "dash-proposals" }, t("dash.proposals")),
-      h("a", { href: `/officer/${id}/new`, class: "button primary" }, t("dash.new_proposal"))),
+      h("a", { href: `/officer/${id}/new`, class: "button primary" }, t("dash.new_proposal")),
+      h("a", { href: `/officer/${id}/new-election`, class: "button secondary" }, t("el.new.title")),
+      h("a", { href: `/committee/${id}`, class: "button secondary" }, t("el.committee"))),
     list.proposals.length
       ? h("ul", { class: "cards" }, list.proposals.map((p) =>
           h("li", { class: "card proposal-card", "data-proposal": p.id },
@@ -429,6 +432,7 @@ export async function manage(ctx) {
   const id = ctx.params[0];
   const p = await api("GET", `/proposals/${enc(id)}`);
   await requireOfficer(p.community);
+  if (p.question === "election") return election.officerPage(ctx, p);
   const info = await community(p.community);
   ctx.setTitle(p.title);
   const message = h("div", { class: "form-message", id: "manage-message" });

@@ -10,6 +10,7 @@ import { requirement, fromJson, levelName, presetSentence, measureName } from ".
 import { tallyBlock } from "../tally.js";
 import { watchProposal } from "../live.js";
 import { pageTitle, field, errorBox, stateBadge, busy } from "./common.js";
+import * as election from "./election.js";
 
 // ------------------------------------------------------------------------------------------
 // Signing in and activating
@@ -172,6 +173,7 @@ export async function home(ctx) {
         h("h2", {}, user(info.name)),
         h("p", { class: "role" }, t("home.role", { role: t(`role.${m.role}`) })),
         m.role === "officer" ? h("p", {}, h("a", { href: `/officer/${m.community}`, class: "button secondary" }, t("home.dashboard"))) : null,
+        h("p", {}, h("a", { href: `/committee/${m.community}`, class: "button secondary" }, t("el.committee"))),
         ...parts,
       ),
     );
@@ -536,6 +538,7 @@ export function liveTally(ctx, p, options = {}) {
 export async function proposal(ctx) {
   const id = ctx.params[0];
   const [s, p] = await Promise.all([session(), api("GET", `/proposals/${encodeURIComponent(id)}`)]);
+  if (p.question === "election") return election.residentPage(ctx, p);
   const info = await community(p.community);
   const membership = s.me.memberships.find((m) => m.community === p.community);
   const isVoter = membership && membership.role === "voter";

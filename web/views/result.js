@@ -7,6 +7,7 @@ import { api, ApiError, session, community } from "../api.js";
 import { t, lang, formatDateTime, formatInt } from "../i18n.js";
 import { tallyBlock } from "../tally.js";
 import { pageTitle, stateBadge } from "./common.js";
+import { rankingBlock } from "./election.js";
 
 const enc = encodeURIComponent;
 
@@ -52,7 +53,8 @@ async function unpublished(ctx, p) {
   if (p.state === "closed") {
     const view = await api("GET", `/proposals/${enc(p.id)}/tally`);
     parts.push(h("div", { class: "notice", role: "note" }, h("p", {}, t("result.unpublished"))));
-    parts.push(h("section", { "aria-labelledby": "res-tally" }, h("h2", { id: "res-tally" }, t("result.title")), tallyBlock(view)));
+    parts.push(h("section", { "aria-labelledby": "res-tally" }, h("h2", { id: "res-tally" }, t("result.title")),
+      view.election ? rankingBlock({ ...view.election, participants: view.turnout, electorate: view.electorate }, { details: true }) : tallyBlock(view)));
     if (p.closed_at) parts.push(h("p", {}, t("facts.closed"), ": ", formatDateTime(p.closed_at, info.timezone)));
   } else {
     parts.push(h("p", { class: "notice" }, t(p.state === "withdrawn" ? "result.withdrawn" : "result.not_yet")));
@@ -86,7 +88,8 @@ function certified(ctx, cert) {
       h("p", { class: "eyebrow" }, user(cert.community.name)),
       pageTitle(user(cert.proposal.title)),
       h("p", { class: "subtitle" }, t("result.certified")),
-      h("section", { "aria-labelledby": "res-tally" }, h("h2", { id: "res-tally", class: "visually-hidden" }, t("result.title")), tallyBlock(view)),
+      h("section", { "aria-labelledby": "res-tally" }, h("h2", { id: "res-tally", class: "visually-hidden" }, t("result.title")),
+        cert.election ? rankingBlock(cert.election.result, { details: true }) : tallyBlock(view)),
       summary ? h("section", { "aria-labelledby": "res-summary" }, h("h2", { id: "res-summary" }, t("result.summary")), h("p", {}, summary)) : null,
       cert.outcome_statement
         ? h("section", { "aria-labelledby": "res-statement" }, h("h2", { id: "res-statement" }, t("result.statement")), user(cert.outcome_statement, "blockquote"))
