@@ -423,8 +423,14 @@ async fn read_election(
         .call(move |s| s.read(|tx| crate::store::get(tx, PROPOSALS, key.as_str())))
         .await?
         .ok_or(ApiError::NotFound("proposal"))?;
-    let (record, member) = if stored.state == ProposalState::Certified && caller.is_none() {
-        (stored, None)
+    let (record, member) = if stored.state == ProposalState::Certified {
+        let member = match &caller {
+            Some(c) => {
+                super::extract::membership(&state.store, &stored.community, &c.account.id).await?
+            }
+            None => None,
+        };
+        (stored, member)
     } else {
         load(&state, caller.as_ref(), &id).await?
     };

@@ -894,6 +894,34 @@ async fn the_published_election_verifies_seats_a_committee_and_alternates_move_u
         .await
         .unwrap();
     assert_eq!(yishi_verify(&certificate, &ledger), (0, "VALID".to_owned()));
+    // The official page shows the ranking; the election itself is public once certified.
+    let page = app
+        .api()
+        .get(format!("{}/r/{p}", app.base_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("排名 / Ranking") && page.contains("候补第1位 · alternate 1"),
+        "{page}"
+    );
+    let public = app
+        .api()
+        .get(app.url(&format!("/proposals/{p}/election")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), StatusCode::OK);
+    let public: Value = public.json().await.unwrap();
+    assert_eq!(
+        public["nominations"],
+        json!([]),
+        "nominations are the officers' business"
+    );
+    assert_eq!(public["result"]["outcome"], "elected");
     let cert: Value = serde_json::from_str(&certificate).unwrap();
     assert_eq!(cert["format"], "yishi-certificate/1");
     assert_eq!(cert["election"]["seats"], 4);
