@@ -302,4 +302,46 @@ async fn story(tools: support::Tools) {
     resident.check_screen("phone-e7-committee").await;
     assert_no_missing_strings(&resident).await;
     resident.close().await;
+
+    // The officer, at a desktop: creates the next election from the form, adds a candidate,
+    // and finds the published one ready to seat the committee.
+    let desk = Browser::open(
+        &tools,
+        &driver,
+        &server,
+        Screen::Desktop,
+        "officer",
+        support::axe_script(),
+    )
+    .await;
+    desk.goto(&format!("/officer/{community}/new-election"))
+        .await;
+    desk.fill("form input[name=username]", OFFICER).await;
+    desk.fill("form input[name=password]", PASSWORD).await;
+    desk.click("form button[type=submit]").await;
+    desk.wait("form textarea[name=candidates]").await;
+    desk.fill("input[name=seats]", "3").await;
+    desk.fill(
+        "textarea[name=candidates]",
+        "周敏 | Treasurer of the garden group",
+    )
+    .await;
+    desk.check_screen("desktop-e1-new-election").await;
+    desk.click("form > button[type=submit]").await;
+    desk.wait("[data-action=deliberate]").await;
+    desk.fill("input[name=name]", "吴刚").await;
+    desk.click("section[aria-labelledby=m-cands] form button[type=submit]")
+        .await;
+    desk.wait_text(
+        "section[aria-labelledby=m-cands] ul",
+        "the added candidate",
+        |t| t.contains("吴刚") && t.contains("周敏"),
+    )
+    .await;
+    desk.check_screen("desktop-e2-manage-election").await;
+    desk.goto(&format!("/officer/p/{p}")).await;
+    desk.wait(".candidate-results").await;
+    desk.check_screen("desktop-e3-published-election").await;
+    assert_no_missing_strings(&desk).await;
+    desk.close().await;
 }
