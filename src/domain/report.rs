@@ -117,8 +117,9 @@ pub fn election_json(
 
 /// The count of an election as the server stores and serves it and the certificate carries
 /// it: turnout (`participants`, `valid`, `invalid`), the rule's quorum conditions measured on
-/// turnout, an `outcome` (`elected`, `tied` while a tie waits for its tie-break, or
-/// `none_elected`) and the per-candidate ranking under `election`.
+/// turnout, an `outcome` (`no_quorum` when a quorum condition fails, else `elected`, `tied`
+/// while a tie waits for its tie-break, or `none_elected`) and the per-candidate ranking under
+/// `election`.
 pub fn election_count_json(
     election: &Election,
     rule: &crate::domain::rule::Rule,
@@ -128,7 +129,13 @@ pub fn election_count_json(
 ) -> Value {
     let result = crate::domain::election::rank(election, rule, columns, count, tie_break);
     let turnout = crate::domain::tally::evaluate(rule, columns, &count.participation());
-    let outcome = if !result.ties.is_empty() {
+    let quorum_fails = turnout
+        .conditions
+        .iter()
+        .any(|c| c.condition.kind == Kind::Quorum && !c.holds);
+    let outcome = if quorum_fails {
+        "no_quorum"
+    } else if !result.ties.is_empty() {
         "tied"
     } else if result.elected().is_empty() {
         "none_elected"

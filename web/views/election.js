@@ -82,26 +82,69 @@ export function rankingBlock(result, options = {}) {
 // ------------------------------------------------------------------------------------------
 // The resident's election page (delegated to from /p/{id})
 
-/** Sends one election ballot; every try uses the same key. */
-async function sendBallot(p, approve, key, onState) {
-  let delay = 1000;
-  for (let attempt = 1; ; attempt += 1) {
-    onState({ phase: "sending", attempt });
-    try {
-      const receipt = await api("PUT", `/proposals/${enc(p.id)}/ballot`, { approve, idempotency_key: key });
-      onState({ phase: "recorded", receipt });
-      return;
-    } catch (e) {
-      if (e instanceof ApiError && TRANSIENT.has(e.status) && attempt < 6) {
-        onState({ phase: "waiting", attempt, error: e });
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(16000, delay * 2);
-        continue;
-      }
-      onState({ phase: "refused", error: e });
-      return;
-    }
+/** Ballots being sent, by proposal: a re-render (a language switch) keeps them going, and the
+ *  pending one is kept in storage so a reload resends it with the same key. */
+const inFlight = new Map();
+const PENDING = "yishi.pending.election.";
+
+function loadPending(id) {
+  try {
+    const value = JSON.parse(localStorage.getItem(PENDING + id));
+    return value && value.key && Array.isArray(value.approve) ? value : null;
+  } catch {
+    return null;
   }
+}
+
+function storePending(id, value) {
+  try {
+    if (value) localStorage.setItem(PENDING + id, JSON.stringify(value));
+    else localStorage.removeItem(PENDING + id);
+  } catch {
+    // not kept across reloads; the page still sends it while open
+  }
+}
+
+/** Sends one election ballot; every try uses the same key, so it can never count twice. */
+function startSending(p, approve, key) {
+  const entry = { approve, key, state: { phase: "sending", attempt: 1 }, listener: null };
+  inFlight.set(p.id, entry);
+  storePending(p.id, { approve, key });
+  const set = (state) => {
+    entry.state = state;
+    if (entry.listener) entry.listener(state);
+  };
+  (async () => {
+    let delay = 1000;
+    for (let attempt = 1; ; attempt += 1) {
+      set({ phase: "sending", attempt });
+      try {
+        const receipt = await api("PUT", `/proposals/${enc(p.id)}/ballot`, { approve, idempotency_key: key });
+        storePending(p.id, null);
+        inFlight.delete(p.id);
+        set({ phase: "recorded", receipt });
+        return;
+      } catch (e) {
+        if (e instanceof ApiError && TRANSIENT.has(e.status)) {
+          if (attempt >= 6) {
+            // Kept in storage: "try again" (or a reload) resends with the same key.
+            inFlight.delete(p.id);
+            set({ phase: "unconfirmed", error: e });
+            return;
+          }
+          set({ phase: "waiting", attempt, error: e });
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          delay = Math.min(16000, delay * 2);
+          continue;
+        }
+        storePending(p.id, null);
+        inFlight.delete(p.id);
+        set({ phase: "refused", error: e });
+        return;
+      }
+    }
+  })();
+  return entry;
 }
 
 function recordedBallot(election, ballot, info) {
@@ -240,6 +283,13 @@ export async function residentPage(ctx, p) {
         state.phase === "sending" ? t("vote.sending") : t("vote.waiting.safe")));
       return;
     }
+    if (state && state.phase === "unconfirmed") {
+      const pending = loadPending(p.id);
+      replace(votePanel, heading(), h("div", { class: "warning", role: "alert", "data-phase": "unconfirmed" },
+        h("p", {}, t("vote.waiting.safe"))),
+        pending ? h("button", { type: "button", class: "button primary big", onclick: () => follow(startSending(p, pending.approve, pending.key)) }, t("vote.waiting.retry")) : null);
+      return;
+    }
     if (state && state.phase === "refused") {
       replace(votePanel, heading(), errorBox(state.error, t("vote.refused")),
         h("button", { type: "button", class: "button secondary big", onclick: () => drawVote(null) }, t("vote.confirm.back")));
@@ -257,10 +307,20 @@ export async function residentPage(ctx, p) {
       replace(votePanel, heading(), h("p", { class: "notice" }, p.state === "deliberation" || p.state === "draft" ? t("vote.not_open") : t("vote.over")));
       return;
     }
-    const key = newKey();
-    replace(votePanel, heading(), ballotForm(p, election, (ids) => sendBallot(p, ids, key, (st) => ctx.current() && drawVote(st))));
+    replace(votePanel, heading(), ballotForm(p, election, (ids) => follow(startSending(p, ids, newKey()))));
   };
-  drawVote(null);
+  const follow = (entry) => {
+    entry.listener = (st) => {
+      if (ctx.current()) drawVote(st);
+    };
+    drawVote(entry.state);
+  };
+  let sending = inFlight.get(id);
+  const pending = isVoter && !sending ? loadPending(id) : null;
+  if (pending && (p.my_ballot || p.state !== "voting")) storePending(id, null);
+  else if (pending) sending = startSending(p, pending.approve, pending.key);
+  if (sending) follow(sending);
+  else drawVote(null);
 
   // The live ranking (when the proposal's visibility allows it).
   const live = h("div", { class: "tally-body" });
