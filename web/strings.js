@@ -649,6 +649,7 @@ export const STRINGS = {
     "err.invalid_date": "Enter a valid date.",
     "err.bad_election": "Check the number of seats, alternates and the term.",
     "err.already_decided": "This nomination was already answered.",
+    "err.nobody_elected": "This election elected nobody, so it cannot seat a committee.",
   },
   zh: {
     "app.name": "议事",
@@ -1297,5 +1298,6 @@ export const STRINGS = {
     "err.invalid_date": "请输入有效日期。",
     "err.bad_election": "请检查应选名额、候补名额和任期。",
     "err.already_decided": "该自荐已处理。",
+    "err.nobody_elected": "本次选举无人当选，无法组成委员会。",
   },
 };

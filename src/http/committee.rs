@@ -195,8 +195,14 @@ async fn constitute(
                 let now = clock::now().to_string();
                 let earlier: Option<CommitteeRecord> = get_w(tx, COMMITTEES, community.as_str())?;
                 let mut history = earlier.map(|c| c.history).unwrap_or_default();
-                let members: Vec<CommitteePerson> =
-                    ids("elected").into_iter().map(person).collect();
+                let elected = ids("elected");
+                if elected.is_empty() {
+                    return Ok(Err(ApiError::conflict(
+                        "nobody_elected",
+                        "this election elected nobody; a committee needs at least one member",
+                    )));
+                }
+                let members: Vec<CommitteePerson> = elected.into_iter().map(person).collect();
                 let alternates: Vec<CommitteePerson> =
                     ids("alternates_in_order").into_iter().map(person).collect();
                 let seats = election.seats();

@@ -1092,3 +1092,29 @@ async fn an_election_without_quorum_can_be_extended_and_counts_on() {
     assert_eq!(result["outcome"], "elected");
     assert_eq!(result["election"]["elected"], json!([names["A"]]));
 }
+
+#[tokio::test]
+async fn an_election_that_elected_nobody_seats_no_committee() {
+    let app = spawn_app().await;
+    let o = owners(&app, &[]).await;
+    let (p, _) = create_election(&app, &o, 2, 1, &["A"], json!({})).await;
+    step(&app, &o, &p, "open").await;
+    step(&app, &o, &p, "close").await;
+    let published = step(&app, &o, &p, "publish").await;
+    assert_eq!(published["outcome"], "no_quorum");
+    let response = app
+        .post_json(
+            &format!("/communities/{}/committee", o.community),
+            &o.officer,
+            json!({"election": p}),
+        )
+        .await;
+    assert_eq!(error(response).await.1, "nobody_elected");
+    let response = app
+        .api()
+        .get(app.url(&format!("/communities/{}/committee", o.community)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
