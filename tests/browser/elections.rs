@@ -151,7 +151,7 @@ async fn story(tools: support::Tools) {
     );
     let rule = resident.text(".alternates-rule").await;
     assert!(
-        rule.contains("the next 1 become alternates") && rule.contains("in that order"),
+        rule.contains("the runners-up, up to 1, become alternates") && rule.contains("in that order"),
         "{rule}"
     );
     assert_eq!(resident.attr("[data-counter]", "data-counter").await, "0");
@@ -342,6 +342,79 @@ async fn story(tools: support::Tools) {
     desk.goto(&format!("/officer/p/{p}")).await;
     desk.wait(".candidate-results").await;
     desk.check_screen("desktop-e3-published-election").await;
+
+    // A tie for the one seat (170 m² and two households each): the officer records the
+    // committee's decision on the screen.
+    let tied = server
+        .call(
+            "POST",
+            &format!("/communities/{community}/elections"),
+            Some(&officer),
+            json!({"title": "By-election 补选", "seats": 1, "candidates": [{"name": "钱江"}, {"name": "孙雨"}],
+                   "rule": {"levels": [{"label": "passed", "conditions": [
+                       {"kind": "approval", "measure": "headcount", "of": "participants", "at_least": "1/2"}]}]},
+                   "closes_at": closes}),
+        )
+        .await;
+    let q = tied["id"].as_str().unwrap().to_owned();
+    let (x, y) = (
+        tied["election"]["candidates"][0]["id"].clone(),
+        tied["election"]["candidates"][1]["id"].clone(),
+    );
+    server
+        .call(
+            "POST",
+            &format!("/proposals/{q}/open"),
+            Some(&officer),
+            json!({}),
+        )
+        .await;
+    for (voter, approve) in [("hu", &x), ("ma", &x), ("gao", &y), ("lu", &y)] {
+        server
+            .call(
+                "POST",
+                &format!("/proposals/{q}/assisted-ballots"),
+                Some(&officer),
+                json!({"voter": voter, "approve": [approve], "method": "in_person",
+                       "idempotency_key": format!("tie-{voter}")}),
+            )
+            .await;
+    }
+    server
+        .call(
+            "POST",
+            &format!("/proposals/{q}/close"),
+            Some(&officer),
+            json!({}),
+        )
+        .await;
+    desk.goto(&format!("/officer/p/{q}")).await;
+    desk.wait("section[aria-labelledby=m-tie] .tie-order").await;
+    assert_eq!(
+        desk.count("[data-standing=tied]").await,
+        2,
+        "both shown as tied"
+    );
+    desk.check_screen("desktop-e4-tie").await;
+    // Puts 孙雨 first, notes the meeting, records.
+    desk.click(".tie-order li:nth-child(2) button").await;
+    desk.fill(
+        "section[aria-labelledby=m-tie] textarea[name=note]",
+        "Committee meeting, 1 December",
+    )
+    .await;
+    desk.click("section[aria-labelledby=m-tie] form:first-of-type button[type=submit]")
+        .await;
+    desk.wait_text(
+        &format!(
+            ".candidate-result[data-candidate={}] .badge",
+            y.as_str().unwrap()
+        ),
+        "the decided seat",
+        |t| t == "elected",
+    )
+    .await;
+    desk.check_screen("desktop-e5-tie-decided").await;
     assert_no_missing_strings(&desk).await;
     desk.close().await;
 }
