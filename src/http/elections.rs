@@ -826,7 +826,8 @@ pub fn ledger_entries(tx: &WriteTransaction, proposal: &str) -> StoreResult<Vec<
     Ok(entries)
 }
 
-/// The parts an election's certificate adds: `(tally, conditions, outcome, election, summary)`.
+/// What an election's certificate adds: the count JSON (tally, quorum conditions, outcome), the
+/// `election` part and the bilingual notice. Refuses while a tie waits for its tie-break.
 pub fn certificate_parts(
     tx: &WriteTransaction,
     record: &ProposalRecord,
@@ -1094,18 +1095,8 @@ async fn draw(
     Ok(axum::Json(election_view(&record, true, None)))
 }
 
-/// Whether a proposal is an election (for callers that only hold the record).
-pub fn is_election(record: &ProposalRecord) -> bool {
-    record.election.is_some()
-}
-
 /// The election a certified proposal elected, for the committee roster.
 pub fn elected(record: &ProposalRecord) -> Option<(Election, Value)> {
     let election = record.election.as_ref()?.election().ok()?;
     Some((election, record.result.as_ref()?["election"].clone()))
-}
-
-/// Reads a proposal inside a write transaction (for the committee).
-pub fn proposal_w(tx: &WriteTransaction, id: &str) -> StoreResult<Option<ProposalRecord>> {
-    get_w(tx, PROPOSALS, id)
 }

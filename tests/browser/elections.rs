@@ -151,7 +151,8 @@ async fn story(tools: support::Tools) {
     );
     let rule = resident.text(".alternates-rule").await;
     assert!(
-        rule.contains("the runners-up, up to 1, become alternates") && rule.contains("in that order"),
+        rule.contains("the runners-up, up to 1, become alternates")
+            && rule.contains("in that order"),
         "{rule}"
     );
     assert_eq!(resident.attr("[data-counter]", "data-counter").await, "0");
