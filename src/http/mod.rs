@@ -3,13 +3,16 @@
 //! `/healthz` and the vote writer's counters at `/metrics`.
 
 pub mod accounts;
+pub mod comments;
 pub mod communities;
 pub mod error;
 pub mod extract;
 pub mod live;
 pub mod openapi;
+pub mod petitions;
 pub mod proposals;
 pub mod results;
+pub mod revisions;
 pub mod web;
 
 use std::future::Future;
@@ -87,7 +90,11 @@ pub fn router(state: AppState) -> Router {
         .merge(communities::router())
         .merge(proposals::router())
         .merge(live::router())
-        .merge(results::router());
+        .merge(results::router())
+        // deliberation: discussion, revisions, petitions, meetings, outreach, notices
+        .merge(comments::router())
+        .merge(revisions::router())
+        .merge(petitions::router());
     let limits = &state.config.server;
     Router::new()
         .nest("/api/v1", api)

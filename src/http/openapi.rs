@@ -12,6 +12,10 @@ use utoipa::OpenApi;
         (path = "/api/v1", api = super::proposals::ProposalsApi),
         (path = "/api/v1", api = super::live::LiveApi),
         (path = "/api/v1", api = super::results::ResultsApi),
+        // deliberation
+        (path = "/api/v1", api = super::comments::CommentsApi),
+        (path = "/api/v1", api = super::revisions::RevisionsApi),
+        (path = "/api/v1", api = super::petitions::PetitionsApi),
     )
 )]
 pub struct ApiDoc;

@@ -25,6 +25,7 @@ use crate::domain::report;
 use crate::domain::roll::Roll;
 use crate::domain::rule::{Rule, RuleSpec};
 use crate::domain::tally::Choice;
+use crate::store::deliberation::record_revision;
 use crate::store::records::{
     BallotRecord, CostRecord, CostSplit, MembershipRecord, ProposalRecord, ProxyRecord, Role,
     RollRecord, Secrecy, Visibility,
@@ -252,7 +253,7 @@ fn check_cost(cost: &Option<CostRecord>) -> ApiResult<()> {
 
 /// Loads a proposal and the caller's membership of its community; non-members (and everyone
 /// but officers, for drafts) are told it does not exist.
-async fn load(
+pub(crate) async fn load(
     state: &AppState,
     caller: Option<&SignedIn>,
     id: &str,
@@ -488,6 +489,7 @@ async fn create_proposal(
     };
     let max = limits.max_proposals_per_community;
     let actor = caller.account.id.clone();
+    let login = caller.account.login.clone();
     let stored = record.clone();
     let roll_check = state
         .store
@@ -513,6 +515,7 @@ async fn create_proposal(
                     return Ok(Err(ApiError::invalid("bad_rule", e.to_string())));
                 }
                 put_record(tx, PROPOSALS, stored.id.as_str(), &stored)?;
+                record_revision(tx, &stored, &actor, &login, &stored.created_at)?;
                 tx.open_table(COMMUNITY_PROPOSALS)?.insert(
                     (stored.community.as_str(), stored.id.as_str()),
                     stored.created_at.as_str(),
@@ -683,6 +686,7 @@ async fn revise_proposal(
         ));
     }
     let actor = caller.account.id.clone();
+    let login = caller.account.login.clone();
     let revised = state
         .store
         .call(move |s| {
@@ -723,8 +727,9 @@ async fn revise_proposal(
                     return Ok(Err(ApiError::invalid("bad_rule", e.to_string())));
                 }
                 put_record(tx, PROPOSALS, record.id.as_str(), &record)?;
+                let revision = record_revision(tx, &record, &actor, &login, &clock::now().to_string())?;
                 audit(tx, &record.community, &actor, "revise_proposal",
-                    json!({"proposal": record.id}), &clock::now().to_string())?;
+                    json!({"proposal": record.id, "revision": revision}), &clock::now().to_string())?;
                 Ok(Ok(record))
             })
         })

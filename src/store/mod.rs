@@ -2,6 +2,7 @@
 //! acknowledged. The rest of the server sees only this module's narrow interface: typed record
 //! helpers inside read and write transactions, run off the async runtime.
 
+pub mod deliberation;
 pub mod records;
 pub mod tables;
 
@@ -149,6 +150,7 @@ fn create_tables(tx: &WriteTransaction) -> StoreResult<()> {
     tx.open_table(AUDIT)?;
     tx.open_table(COMMUNITY_KEYS)?;
     tx.open_table(CERTIFICATES)?;
+    deliberation::create_tables(tx)?;
     Ok(())
 }
 
