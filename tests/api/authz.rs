@@ -1008,6 +1008,22 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/proposals/{proposal}/attestations"),
     ("post", "/proposals/{proposal}/publish"),
     ("get", "/proposals/{proposal}/certificate"),
+    // deliberation
+    ("get", "/proposals/{proposal}/comments"),
+    ("post", "/proposals/{proposal}/comments"),
+    ("get", "/petitions/{petition}/comments"),
+    ("post", "/petitions/{petition}/comments"),
+    ("post", "/comments/{comment}/report"),
+    ("post", "/comments/{comment}/hide"),
+    ("get", "/proposals/{proposal}/revisions"),
+    ("get", "/proposals/{proposal}/revisions/{number}/diff"),
+    ("post", "/communities/{community}/petitions"),
+    ("get", "/communities/{community}/petitions"),
+    ("get", "/communities/{community}/petition-settings"),
+    ("put", "/communities/{community}/petition-settings"),
+    ("get", "/petitions/{petition}"),
+    ("post", "/petitions/{petition}/cosign"),
+    ("post", "/petitions/{petition}/response"),
 ];
 
 const METHODS: [&str; 8] = [
