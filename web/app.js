@@ -10,6 +10,7 @@ import * as resident from "./views/resident.js";
 import * as officer from "./views/officer.js";
 import * as result from "./views/result.js";
 import * as projector from "./views/projector.js";
+import * as petitions from "./views/petitions.js";
 import { pageTitle, errorBox } from "./views/common.js";
 
 const ID = "([0-9A-Za-z_-]{1,64})";
@@ -27,6 +28,9 @@ const ROUTES = [
   route(`/officer/${ID}/new`, officer.newProposal, { auth: true }),
   route(`/officer/${ID}/codes`, officer.codes, { auth: true }),
   route(`/officer/${ID}`, officer.dashboard, { auth: true }),
+  // deliberation
+  route(`/c/${ID}/petitions`, petitions.list, { auth: true }),
+  route(`/petition/${ID}`, petitions.page, { auth: true }),
 ];
 
 let cleanups = [];

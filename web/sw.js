@@ -22,6 +22,9 @@ const SHELL = [
   "/views/officer.js",
   "/views/result.js",
   "/views/projector.js",
+  "/feed.js",
+  "/views/discussion.js",
+  "/views/petitions.js",
   "/manifest.webmanifest",
   "/icon.svg",
 ];

@@ -86,10 +86,19 @@ pub struct DiffLine {
 }
 
 /// The line-by-line difference from `old` to `new` (Patience diff, as `git diff --patience`).
+/// A missing final line break does not count as a change.
 pub fn line_diff(old: &str, new: &str) -> Vec<DiffLine> {
+    let terminated = |text: &str| {
+        let mut text = text.replace("\r\n", "\n");
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text
+    };
+    let (old, new) = (terminated(old), terminated(new));
     let diff = similar::TextDiff::configure()
         .algorithm(similar::Algorithm::Patience)
-        .diff_lines(old, new);
+        .diff_lines(&old, &new);
     diff.iter_all_changes()
         .map(|change| DiffLine {
             op: match change.tag() {
@@ -176,6 +185,13 @@ mod tests {
                 ("equal", "c")
             ]
         );
+    }
+
+    #[test]
+    fn a_missing_final_line_break_is_no_change() {
+        let diff = line_diff("a\nb", "a\nb\nc\n");
+        let ops: Vec<_> = diff.iter().map(|d| (d.op, d.text.as_str())).collect();
+        assert_eq!(ops, [("equal", "a"), ("equal", "b"), ("insert", "c")]);
     }
 
     #[test]

@@ -207,6 +207,7 @@ async fn thread(state: &AppState, caller: &SignedIn, subject: Subject) -> ApiRes
     Ok(axum::Json(json!({
         "subject": subject.key,
         "open": subject.closed.is_none(),
+        "may_moderate": officer,
         "may_comment": subject.closed.is_none()
             && subject.member.as_ref().is_some_and(|m| matches!(m.role, Role::Voter | Role::Officer)),
         "limits": {"max_chars": MAX_COMMENT_CHARS, "per_window": COMMENT_RATE_MAX,

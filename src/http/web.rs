@@ -59,6 +59,10 @@ const ASSETS: &[Asset] = &[
     asset!("/views/officer.js", JS),
     asset!("/views/result.js", JS),
     asset!("/views/projector.js", JS),
+    // deliberation
+    asset!("/feed.js", JS),
+    asset!("/views/discussion.js", JS),
+    asset!("/views/petitions.js", JS),
     asset!("/manifest.webmanifest", "application/manifest+json"),
     asset!("/icon.svg", "image/svg+xml"),
     asset!("/sw.js", JS),

@@ -8,7 +8,7 @@ use tokio::sync::Mutex;
 use crate::support::{self, ADMIN_LOGIN, ADMIN_PASSWORD, Browser, Driver, Screen, Server};
 
 /// One browser story at a time: two Chromiums at once would only slow each other down.
-static SERIAL: Mutex<()> = Mutex::const_new(());
+pub(crate) static SERIAL: Mutex<()> = Mutex::const_new(());
 
 const OFFICER: &str = "officer.chen";
 const OFFICER_PASSWORD: &str = "officer-password-1";

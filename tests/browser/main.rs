@@ -6,5 +6,6 @@
 //! for console errors and requests to other hosts. Skipped with a reason when Chromium is absent,
 //! except under CI.
 
+mod deliberation;
 mod flows;
 mod support;

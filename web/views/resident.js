@@ -10,6 +10,7 @@ import { requirement, fromJson, levelName, presetSentence, measureName } from ".
 import { tallyBlock } from "../tally.js";
 import { watchProposal } from "../live.js";
 import { pageTitle, field, errorBox, stateBadge, busy } from "./common.js";
+import { discussion, revisions } from "./discussion.js";
 
 // ------------------------------------------------------------------------------------------
 // Signing in and activating
@@ -172,6 +173,7 @@ export async function home(ctx) {
         h("h2", {}, user(info.name)),
         h("p", { class: "role" }, t("home.role", { role: t(`role.${m.role}`) })),
         m.role === "officer" ? h("p", {}, h("a", { href: `/officer/${m.community}`, class: "button secondary" }, t("home.dashboard"))) : null,
+        h("p", {}, h("a", { href: `/c/${m.community}/petitions`, class: "button secondary", "data-petitions": m.community }, t("petitions.link"))),
         ...parts,
       ),
     );
@@ -619,6 +621,7 @@ export async function proposal(ctx) {
   if (isOfficer) links.push(h("a", { href: `/officer/p/${p.id}`, class: "button secondary" }, t("links.manage")));
 
   const showTally = ["voting", "closed", "certified"].includes(p.state);
+  const talk = discussion(ctx, { kind: "proposals", id: p.id, community: p.community, timezone: info.timezone });
   // The text comes before the vote (read, then decide); the jump links spare a returning
   // voter the scrolling.
   replace(
@@ -628,13 +631,17 @@ export async function proposal(ctx) {
     h("nav", { class: "jump", "aria-label": t("jump.label") },
       h("a", { href: "#vote" }, t("vote.title")),
       showTally ? h("a", { href: "#tally" }, t("tally.title")) : null,
-      h("a", { href: "#rule" }, t("rule.title"))),
+      h("a", { href: "#rule" }, t("rule.title")),
+      h("a", { href: "#discussion" }, t("jump.discussion"))),
     factsList(p, info),
     costBox(p),
     h("section", { class: "body", "aria-labelledby": "body-title" }, h("h2", { id: "body-title" }, t("proposal.text")), h("div", { class: "markdown", "data-user": "" }, markdown(p.body))),
+    revisions(ctx, p, info.timezone),
     votePanel,
     showTally ? liveTally(ctx, p) : null,
     ruleBox(p),
+    talk,
     links.length ? h("nav", { class: "actions", "aria-label": t("links.more") }, ...links) : null,
   );
+  await talk.start();
 }
