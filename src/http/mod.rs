@@ -8,6 +8,7 @@ pub mod communities;
 pub mod error;
 pub mod extract;
 pub mod live;
+pub mod meetings;
 pub mod openapi;
 pub mod petitions;
 pub mod proposals;
@@ -94,7 +95,8 @@ pub fn router(state: AppState) -> Router {
         // deliberation: discussion, revisions, petitions, meetings, outreach, notices
         .merge(comments::router())
         .merge(revisions::router())
-        .merge(petitions::router());
+        .merge(petitions::router())
+        .merge(meetings::router());
     let limits = &state.config.server;
     Router::new()
         .nest("/api/v1", api)

@@ -16,6 +16,7 @@ use utoipa::OpenApi;
         (path = "/api/v1", api = super::comments::CommentsApi),
         (path = "/api/v1", api = super::revisions::RevisionsApi),
         (path = "/api/v1", api = super::petitions::PetitionsApi),
+        (path = "/api/v1", api = super::meetings::MeetingsApi),
     )
 )]
 pub struct ApiDoc;

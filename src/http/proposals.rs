@@ -793,7 +793,7 @@ async fn deliberate(
     Ok(axum::Json(proposal_view(&record, None, None, None)))
 }
 
-fn vote_error(e: VoteError) -> ApiError {
+pub(crate) fn vote_error(e: VoteError) -> ApiError {
     match e {
         VoteError::NotOpen => ApiError::conflict("not_open", e.to_string()),
         VoteError::Closed => ApiError::conflict("voting_closed", e.to_string()),
@@ -953,7 +953,7 @@ async fn cast_ballot(
 /// Casts through the writer. When voting has ended meanwhile, a retry of a ballot that was
 /// recorded (same idempotency key, same choice and channel) still gets its receipt back, so a
 /// voter whose answer was lost near the deadline learns that the vote arrived.
-async fn cast_or_replay(state: &AppState, request: CastRequest) -> ApiResult<Receipt> {
+pub(crate) async fn cast_or_replay(state: &AppState, request: CastRequest) -> ApiResult<Receipt> {
     let refused = match state.votes.cast(request.clone()).await {
         Ok(receipt) => return Ok(receipt),
         Err(e @ (VoteError::NotOpen | VoteError::Closed)) => e,

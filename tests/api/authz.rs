@@ -1024,6 +1024,12 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/petitions/{petition}"),
     ("post", "/petitions/{petition}/cosign"),
     ("post", "/petitions/{petition}/response"),
+    ("post", "/communities/{community}/meetings"),
+    ("get", "/communities/{community}/meetings"),
+    ("get", "/meetings/{meeting}"),
+    ("put", "/meetings/{meeting}/attendance"),
+    ("post", "/meetings/{meeting}/show-of-hands"),
+    ("post", "/meetings/{meeting}/close"),
 ];
 
 const METHODS: [&str; 8] = [

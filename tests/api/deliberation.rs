@@ -948,3 +948,230 @@ async fn the_council_answers_a_due_petition_or_turns_it_into_a_linked_draft() {
         .unwrap();
     assert!(audit.contains("respond_petition"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Meetings
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn officers_schedule_a_meeting_record_attendance_hands_and_close_it_only_with_minutes() {
+    let app = spawn_app().await;
+    let c = compound(&app, "Sunny Garden").await;
+    let (observer, stranger, other) = outsiders(&app, &c).await;
+    let p = create(&app, &c, road_repair(json!({}))).await;
+    open(&app, &c, &p).await;
+    let petition = json_of(
+        app.post_json(
+            &format!("/communities/{}/petitions", c.community),
+            &c.voters["sun"],
+            json!({"title": "Benches", "signing_closes": in_seconds(86400)}),
+        )
+        .await,
+    )
+    .await;
+    let meetings = format!("/communities/{}/meetings", c.community);
+    let body = json!({"title": "Council meeting on the road", "starts_at": in_seconds(3600),
+        "place": "Community hall, room 2",
+        "agenda": [{"kind": "proposal", "id": p}, {"kind": "petition", "id": petition["id"]}]});
+
+    // Only officers schedule; the agenda holds only this community's items.
+    assert_eq!(
+        app.post_json(&meetings, &c.voters["li"], body.clone())
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.post_json(&meetings, &stranger, body.clone())
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let foreign = create(&app, &other, road_repair(json!({}))).await;
+    let (status, code, _) = error(
+        app.post_json(
+            &meetings,
+            &c.officer,
+            json!({"title": "x", "starts_at": in_seconds(60), "place": "hall",
+            "agenda": [{"kind": "proposal", "id": foreign}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "bad_agenda")
+    );
+    let response = app.post_json(&meetings, &c.officer, body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let meeting = json_of(response).await;
+    let id = meeting["id"].as_str().unwrap();
+    assert_eq!(meeting["agenda"][0]["title"], "Repair the compound road");
+    assert_eq!(meeting["agenda"][1]["title"], "Benches");
+
+    // Attendance: officers only, households on the roll, others by name.
+    let attendance = format!("/meetings/{id}/attendance");
+    let present = json!({"attendees": [
+        {"voter": "wang", "name": "王伟"}, {"voter": "li", "name": "李娜"},
+        {"voter": "zhao", "name": "赵强"}, {"name": "张主任 (street office)"}]});
+    assert_eq!(
+        app.put_json(&attendance, &observer, present.clone())
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let (status, code, _) = error(
+        app.put_json(
+            &attendance,
+            &c.officer,
+            json!({"attendees": [{"voter": "nobody", "name": "X"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unknown_voter")
+    );
+    assert_eq!(
+        app.put_json(&attendance, &c.officer, present)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // A show of hands becomes assisted ballots of the attendees; li had voted online already.
+    assert_eq!(
+        vote(&app, &c.voters["li"], &p, "no", "li-online")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let hands = format!("/meetings/{id}/show-of-hands");
+    let (status, code, _) = error(
+        app.post_json(
+            &hands,
+            &c.officer,
+            json!({"proposal": p, "hands": [{"voter": "sun", "choice": "yes"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "not_attendee")
+    );
+    let show = json!({"proposal": p, "hands": [
+        {"voter": "wang", "choice": "yes"}, {"voter": "zhao", "choice": "no"}, {"voter": "li", "choice": "yes"}]});
+    let result = json_of(app.post_json(&hands, &c.officer, show.clone()).await).await;
+    assert_eq!(result["recorded"].as_array().unwrap().len(), 2);
+    assert_eq!(result["refused"][0]["voter"], "li");
+    let ballot = json_of(
+        app.get(&format!("/proposals/{p}/ballot"), &c.voters["wang"])
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (ballot["channel"].as_str(), ballot["choice"].as_str()),
+        (Some("assisted"), Some("yes"))
+    );
+    // Entering the same hands again counts nobody twice.
+    let again = json_of(app.post_json(&hands, &c.officer, show).await).await;
+    assert!(
+        again["recorded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["replayed"] == true)
+    );
+    let tally = json_of(app.get(&format!("/proposals/{p}/tally"), &c.officer).await).await;
+    assert_eq!(
+        tally["ledger_len"], 3,
+        "li online, wang and zhao by hand: {tally}"
+    );
+
+    // Closing needs minutes and a count no smaller than the named attendees.
+    let close = format!("/meetings/{id}/close");
+    let (status, code, _) = error(
+        app.post_json(
+            &close,
+            &c.officer,
+            json!({"minutes": " ", "attendee_count": 5}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "missing_field")
+    );
+    let (status, code, _) = error(
+        app.post_json(
+            &close,
+            &c.officer,
+            json!({"minutes": "Agreed.", "attendee_count": 3}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "bad_count")
+    );
+    assert_eq!(
+        app.post_json(
+            &close,
+            &c.voters["wang"],
+            json!({"minutes": "x", "attendee_count": 9})
+        )
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+    let minutes =
+        "1. The road: residents asked about drains.\n2. Benches: to be answered next month.";
+    let closed = json_of(
+        app.post_json(
+            &close,
+            &c.officer,
+            json!({"minutes": minutes, "attendee_count": 12}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(closed["closed"], true);
+
+    // The minutes are published with the meeting; its record no longer changes.
+    let listed = json_of(app.get(&meetings, &c.voters["sun"]).await).await;
+    assert_eq!(listed["meetings"][0]["minutes"], minutes);
+    assert_eq!(listed["meetings"][0]["attendee_count"], 12);
+    assert_eq!(listed["meetings"][0]["show_of_hands"][0]["yes"], 1);
+    let (status, code, _) = error(
+        app.post_json(
+            &close,
+            &c.officer,
+            json!({"minutes": "again", "attendee_count": 12}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "meeting_closed")
+    );
+    let (status, code, _) = error(
+        app.put_json(&attendance, &c.officer, json!({"attendees": []}))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "meeting_closed")
+    );
+    assert_eq!(
+        app.get(&format!("/meetings/{id}"), &stranger)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
