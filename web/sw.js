@@ -25,6 +25,7 @@ const SHELL = [
   "/feed.js",
   "/views/discussion.js",
   "/views/petitions.js",
+  "/views/meetings.js",
   "/manifest.webmanifest",
   "/icon.svg",
 ];

@@ -63,6 +63,7 @@ const ASSETS: &[Asset] = &[
     asset!("/feed.js", JS),
     asset!("/views/discussion.js", JS),
     asset!("/views/petitions.js", JS),
+    asset!("/views/meetings.js", JS),
     asset!("/manifest.webmanifest", "application/manifest+json"),
     asset!("/icon.svg", "image/svg+xml"),
     asset!("/sw.js", JS),

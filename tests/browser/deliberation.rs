@@ -315,6 +315,77 @@ async fn story(tools: support::Tools) {
             .contains("The drains are the real problem.")
     );
 
+    // The officer schedules a council meeting with the proposal on its agenda, records who
+    // came, and closes it with the minutes and the attendee count.
+    officer.goto("/").await;
+    officer
+        .click(&format!("[data-meetings='{community}']"))
+        .await;
+    officer.wait("form#schedule").await;
+    officer
+        .fill(
+            "#schedule input[name=title]",
+            "Council meeting on the road 道路议事会",
+        )
+        .await;
+    officer
+        .fill("#schedule input[name=place]", "Community hall 社区活动室")
+        .await;
+    officer
+        .click(&format!(
+            "#schedule input[value='proposal:{proposal}'] + label"
+        ))
+        .await;
+    officer
+        .check_screen("desktop-deliberation-02-schedule")
+        .await;
+    officer.click("#schedule button[type=submit]").await;
+    officer.wait("form#attendance").await;
+    officer.click("#attendance input[value=li] + label").await;
+    officer.click("#attendance input[value=wang] + label").await;
+    officer
+        .fill("#attendance textarea[name=others]", "张主任")
+        .await;
+    officer.click("#attendance button[type=submit]").await;
+    officer
+        .wait_text("ul.attendees", "the attendees", |t| {
+            t.contains("张主任") && t.contains("(li)")
+        })
+        .await;
+    officer
+        .fill(
+            "#close-meeting textarea[name=minutes]",
+            "1. The road: the drains are included.\n2. Lights: answered next month.",
+        )
+        .await;
+    officer
+        .fill("#close-meeting input[name=attendee_count]", "14")
+        .await;
+    officer
+        .check_screen("desktop-deliberation-03-meeting")
+        .await;
+    officer.click("#close-meeting button[type=submit]").await;
+    officer
+        .wait_text("#minutes .summary", "the attendee count", |t| {
+            t == "Attended: 14"
+        })
+        .await;
+    assert_eq!(
+        officer.count("form#close-meeting").await,
+        0,
+        "a closed meeting is not edited"
+    );
+
+    // The resident reads the published minutes on the phone.
+    resident.goto(&format!("/c/{community}/meetings")).await;
+    resident.click("[data-meeting] a").await;
+    resident
+        .wait_text("#minutes", "the minutes", |t| {
+            t.contains("the drains are included")
+        })
+        .await;
+    resident.check_screen("phone-deliberation-04-minutes").await;
+
     resident.close().await;
     officer.close().await;
 }

@@ -173,7 +173,9 @@ export async function home(ctx) {
         h("h2", {}, user(info.name)),
         h("p", { class: "role" }, t("home.role", { role: t(`role.${m.role}`) })),
         m.role === "officer" ? h("p", {}, h("a", { href: `/officer/${m.community}`, class: "button secondary" }, t("home.dashboard"))) : null,
-        h("p", {}, h("a", { href: `/c/${m.community}/petitions`, class: "button secondary", "data-petitions": m.community }, t("petitions.link"))),
+        h("p", { class: "actions" },
+          h("a", { href: `/c/${m.community}/petitions`, class: "button secondary", "data-petitions": m.community }, t("petitions.link")),
+          h("a", { href: `/c/${m.community}/meetings`, class: "button secondary", "data-meetings": m.community }, t("meetings.link"))),
         ...parts,
       ),
     );
