@@ -10,6 +10,7 @@ pub mod extract;
 pub mod live;
 pub mod meetings;
 pub mod openapi;
+pub mod outreach;
 pub mod petitions;
 pub mod proposals;
 pub mod results;
@@ -96,7 +97,8 @@ pub fn router(state: AppState) -> Router {
         .merge(comments::router())
         .merge(revisions::router())
         .merge(petitions::router())
-        .merge(meetings::router());
+        .merge(meetings::router())
+        .merge(outreach::router());
     let limits = &state.config.server;
     Router::new()
         .nest("/api/v1", api)

@@ -17,6 +17,7 @@ use utoipa::OpenApi;
         (path = "/api/v1", api = super::revisions::RevisionsApi),
         (path = "/api/v1", api = super::petitions::PetitionsApi),
         (path = "/api/v1", api = super::meetings::MeetingsApi),
+        (path = "/api/v1", api = super::outreach::OutreachApi),
     )
 )]
 pub struct ApiDoc;

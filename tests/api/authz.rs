@@ -1030,6 +1030,8 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("put", "/meetings/{meeting}/attendance"),
     ("post", "/meetings/{meeting}/show-of-hands"),
     ("post", "/meetings/{meeting}/close"),
+    ("get", "/proposals/{proposal}/outreach"),
+    ("post", "/proposals/{proposal}/outreach"),
 ];
 
 const METHODS: [&str; 8] = [

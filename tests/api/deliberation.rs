@@ -1175,3 +1175,124 @@ async fn officers_schedule_a_meeting_record_attendance_hands_and_close_it_only_w
         StatusCode::NOT_FOUND
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Outreach
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn officers_log_contacts_with_households_yet_to_vote_and_no_choice_shows() {
+    let app = spawn_app().await;
+    let c = compound(&app, "Sunny Garden").await;
+    let (observer, stranger, _) = outsiders(&app, &c).await;
+    let p = create(&app, &c, road_repair(json!({"secrecy": "secret"}))).await;
+    let outreach = format!("/proposals/{p}/outreach");
+    let (status, code, _) = error(app.get(&outreach, &c.officer).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "not_open"),
+        "a draft has no outreach"
+    );
+    open(&app, &c, &p).await;
+    assert_eq!(
+        vote(&app, &c.voters["li"], &p, "no", "li-1").await.status(),
+        StatusCode::OK
+    );
+
+    // Only officers keep the log.
+    let contact = json!({"voter": "wang", "method": "phone", "outcome": "not_home", "note": "try after 7 pm"});
+    assert_eq!(
+        app.post_json(&outreach, &c.voters["zhao"], contact.clone())
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(&outreach, &observer).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(&outreach, &stranger).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Contacts with households that have not voted; bad words and voters are refused.
+    assert_eq!(
+        app.post_json(&outreach, &c.officer, contact).await.status(),
+        StatusCode::CREATED
+    );
+    let visit = json!({"voter": "wang", "method": "visit", "outcome": "needs_paper_ballot"});
+    assert_eq!(
+        app.post_json(&outreach, &c.officer, visit).await.status(),
+        StatusCode::CREATED
+    );
+    let (status, code, _) = error(
+        app.post_json(
+            &outreach,
+            &c.officer,
+            json!({"voter": "li", "method": "phone", "outcome": "will_vote"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "already_voted")
+    );
+    for (body, expected) in [
+        (
+            json!({"voter": "sun", "method": "email", "outcome": "will_vote"}),
+            "bad_method",
+        ),
+        (
+            json!({"voter": "sun", "method": "phone", "outcome": "maybe"}),
+            "bad_outcome",
+        ),
+        (
+            json!({"voter": "nobody", "method": "phone", "outcome": "other"}),
+            "unknown_voter",
+        ),
+    ] {
+        let (status, code, _) = error(app.post_json(&outreach, &c.officer, body).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, expected)
+        );
+    }
+
+    // The view: the log newest first, who is left with their latest outcome; no choice at all.
+    let view = json_of(app.get(&outreach, &c.officer).await).await;
+    assert_eq!(view["log"].as_array().unwrap().len(), 2);
+    assert_eq!(view["log"][0]["outcome"], "needs_paper_ballot");
+    assert_eq!(view["log"][1]["note"], "try after 7 pm");
+    let remaining: Vec<&str> = view["remaining"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["voter"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        remaining,
+        ["wang", "zhao", "sun"],
+        "li voted and is not chased"
+    );
+    assert_eq!(view["remaining"][0]["attempts"], 2);
+    assert_eq!(view["remaining"][0]["last_outcome"], "needs_paper_ballot");
+    assert_eq!(view["never_contacted"], 2);
+    let text = view.to_string();
+    assert!(
+        !text.contains("\"choice\"") && !text.contains("\"no\""),
+        "no ballot choice: {text}"
+    );
+
+    // Once wang votes he leaves the list; the log stays.
+    assert_eq!(
+        vote(&app, &c.voters["wang"], &p, "yes", "wang-1")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let view = json_of(app.get(&outreach, &c.officer).await).await;
+    assert_eq!(view["remaining_count"], 2);
+    assert_eq!(view["log"].as_array().unwrap().len(), 2);
+}
