@@ -26,6 +26,7 @@ const SHELL = [
   "/views/discussion.js",
   "/views/petitions.js",
   "/views/meetings.js",
+  "/views/outreach.js",
   "/manifest.webmanifest",
   "/icon.svg",
 ];

@@ -64,6 +64,7 @@ const ASSETS: &[Asset] = &[
     asset!("/views/discussion.js", JS),
     asset!("/views/petitions.js", JS),
     asset!("/views/meetings.js", JS),
+    asset!("/views/outreach.js", JS),
     asset!("/manifest.webmanifest", "application/manifest+json"),
     asset!("/icon.svg", "image/svg+xml"),
     asset!("/sw.js", JS),
