@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod live;
 pub mod meetings;
+pub mod notices;
 pub mod openapi;
 pub mod outreach;
 pub mod petitions;
@@ -98,7 +99,8 @@ pub fn router(state: AppState) -> Router {
         .merge(revisions::router())
         .merge(petitions::router())
         .merge(meetings::router())
-        .merge(outreach::router());
+        .merge(outreach::router())
+        .merge(notices::router());
     let limits = &state.config.server;
     Router::new()
         .nest("/api/v1", api)

@@ -18,6 +18,7 @@ use utoipa::OpenApi;
         (path = "/api/v1", api = super::petitions::PetitionsApi),
         (path = "/api/v1", api = super::meetings::MeetingsApi),
         (path = "/api/v1", api = super::outreach::OutreachApi),
+        (path = "/api/v1", api = super::notices::NoticesApi),
     )
 )]
 pub struct ApiDoc;

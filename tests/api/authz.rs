@@ -1032,6 +1032,8 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/meetings/{meeting}/close"),
     ("get", "/proposals/{proposal}/outreach"),
     ("post", "/proposals/{proposal}/outreach"),
+    ("get", "/communities/{community}/notices"),
+    ("post", "/communities/{community}/notices/seen"),
 ];
 
 const METHODS: [&str; 8] = [

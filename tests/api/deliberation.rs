@@ -1296,3 +1296,136 @@ async fn officers_log_contacts_with_households_yet_to_vote_and_no_choice_shows()
     assert_eq!(view["remaining_count"], 2);
     assert_eq!(view["log"].as_array().unwrap().len(), 2);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Notices
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_resident_sees_what_is_new_since_their_last_visit() {
+    let app = spawn_app().await;
+    let c = compound(&app, "Sunny Garden").await;
+    let (_, stranger, _) = outsiders(&app, &c).await;
+    let notices = format!("/communities/{}/notices", c.community);
+    let seen = format!("/communities/{}/notices/seen", c.community);
+    let li = &c.voters["li"];
+    assert_eq!(
+        app.get(&notices, &stranger).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Li has looked; then a vote opens that closes within a day, and another far off.
+    let marked = json_of(app.post_json(&seen, li, json!({})).await).await;
+    assert!(marked["last_seen"].is_string());
+    let soon = create(
+        &app,
+        &c,
+        road_repair(json!({"title": "Soon", "closes_at": in_seconds(3600)})),
+    )
+    .await;
+    let later = create(
+        &app,
+        &c,
+        road_repair(json!({"title": "Later", "closes_at": in_seconds(5 * 86400)})),
+    )
+    .await;
+    let draft = create(&app, &c, road_repair(json!({"title": "Secret draft"}))).await;
+    open(&app, &c, &soon).await;
+    open(&app, &c, &later).await;
+
+    // Li's petition is answered and her comment gets an answer from the council.
+    let petition = json_of(
+        app.post_json(
+            &format!("/communities/{}/petitions", c.community),
+            li,
+            json!({"title": "Benches", "signing_closes": in_seconds(86400)}),
+        )
+        .await,
+    )
+    .await;
+    let mine = json_of(
+        comment(
+            &app,
+            li,
+            &format!("/proposals/{later}/comments"),
+            json!({"body": "Why now?"}),
+        )
+        .await,
+    )
+    .await;
+    comment(
+        &app,
+        &c.officer,
+        &format!("/proposals/{later}/comments"),
+        json!({"body": "Because of the rains.", "parent": mine["id"]}),
+    )
+    .await;
+    comment(
+        &app,
+        &c.voters["wang"],
+        &format!("/proposals/{later}/comments"),
+        json!({"body": "Unrelated."}),
+    )
+    .await;
+    comment(
+        &app,
+        &c.officer,
+        &format!("/proposals/{draft}/comments"),
+        json!({"body": "Draft talk"}),
+    )
+    .await;
+    app.post_json(
+        &format!("/petitions/{}/response", petition["id"].as_str().unwrap()),
+        &c.officer,
+        json!({"answer": "Two benches in spring."}),
+    )
+    .await;
+
+    let view = json_of(app.get(&notices, li).await).await;
+    let kinds: Vec<(String, String)> = view["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["kind"].as_str().unwrap().to_owned(),
+                n["title"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let has = |kind: &str, title: &str| kinds.iter().any(|(k, t)| k == kind && t == title);
+    assert!(has("opened", "Soon") && has("opened", "Later"), "{kinds:?}");
+    assert!(
+        has("closing_soon", "Soon") && !has("closing_soon", "Later"),
+        "{kinds:?}"
+    );
+    assert!(has("petition_response", "Benches"), "{kinds:?}");
+    assert!(has("reply", "Later"), "{kinds:?}");
+    let reply = view["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "reply")
+        .unwrap();
+    assert_eq!(reply["official"], true);
+    assert!(
+        !kinds.iter().any(|(_, t)| t == "Secret draft"),
+        "drafts stay the officers'"
+    );
+    assert_eq!(
+        kinds.iter().filter(|(k, _)| k == "reply").count(),
+        1,
+        "only replies to li"
+    );
+
+    // After marking them seen, only what is still pressing remains: the vote closing soon.
+    app.post_json(&seen, li, json!({})).await;
+    let view = json_of(app.get(&notices, li).await).await;
+    let left: Vec<&str> = view["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, ["closing_soon"]);
+}
