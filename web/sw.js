@@ -27,6 +27,7 @@ const SHELL = [
   "/views/petitions.js",
   "/views/meetings.js",
   "/views/outreach.js",
+  "/views/notices.js",
   "/manifest.webmanifest",
   "/icon.svg",
 ];

@@ -65,6 +65,7 @@ const ASSETS: &[Asset] = &[
     asset!("/views/petitions.js", JS),
     asset!("/views/meetings.js", JS),
     asset!("/views/outreach.js", JS),
+    asset!("/views/notices.js", JS),
     asset!("/manifest.webmanifest", "application/manifest+json"),
     asset!("/icon.svg", "image/svg+xml"),
     asset!("/sw.js", JS),

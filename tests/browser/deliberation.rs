@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::flows::{assert_language, assert_no_missing_strings};
 use crate::support::{self, ADMIN_LOGIN, ADMIN_PASSWORD, Browser, Driver, Screen, Server};
 
 const OFFICER: &str = "officer.lin";
@@ -226,6 +227,25 @@ async fn story(tools: support::Tools) {
     );
     resident.check_screen("phone-deliberation-01-comment").await;
 
+    // In Chinese, every string of the discussion is Chinese.
+    resident.click("#lang").await;
+    resident
+        .wait_text("#discussion-title", "the heading in Chinese", |t| {
+            t == "讨论"
+        })
+        .await;
+    assert_language(&resident, "discussion (zh)").await;
+    assert_no_missing_strings(&resident).await;
+    resident
+        .check_screen("phone-deliberation-01-comment-zh")
+        .await;
+    resident.click("#lang").await;
+    resident
+        .wait_text("#discussion-title", "the heading in English", |t| {
+            t == "Discussion"
+        })
+        .await;
+
     // A neighbour's comment arrives live, without reloading.
     server
         .call(
@@ -278,6 +298,20 @@ async fn story(tools: support::Tools) {
         })
         .await;
     resident.check_screen("phone-deliberation-03-signed").await;
+    resident.click("#lang").await;
+    resident
+        .wait_text("#sign-title", "the petition in Chinese", |t| t == "联署")
+        .await;
+    assert_language(&resident, "petition (zh)").await;
+    resident
+        .check_screen("phone-deliberation-03-signed-zh")
+        .await;
+    resident.click("#lang").await;
+    resident
+        .wait_text("#sign-title", "the petition in English", |t| {
+            t == "Signatures"
+        })
+        .await;
 
     // The officer, at a desktop, hides wang's comment with a reason.
     let officer = Browser::open(&tools, &driver, &server, Screen::Desktop, "officer", axe).await;
@@ -375,6 +409,16 @@ async fn story(tools: support::Tools) {
         0,
         "a closed meeting is not edited"
     );
+    officer.click("#lang").await;
+    officer
+        .wait_text("#minutes-title", "the minutes in Chinese", |t| {
+            t == "会议纪要"
+        })
+        .await;
+    assert_language(&officer, "meeting (zh)").await;
+    officer
+        .check_screen("desktop-deliberation-04-minutes-zh")
+        .await;
 
     // The resident reads the published minutes on the phone.
     resident.goto(&format!("/c/{community}/meetings")).await;
@@ -385,6 +429,44 @@ async fn story(tools: support::Tools) {
         })
         .await;
     resident.check_screen("phone-deliberation-04-minutes").await;
+
+    // Back home, li finds the council's answer to her comment among what is new.
+    let thread: Value = server
+        .call(
+            "GET",
+            &format!("/proposals/{proposal}/comments"),
+            Some(&tokens["li"]),
+            Value::Null,
+        )
+        .await;
+    let li_comment = thread["comments"][0]["id"].clone();
+    server
+        .call(
+            "POST",
+            &format!("/proposals/{proposal}/comments"),
+            Some(&officer_token),
+            json!({"body": "The drains are in the revised text.", "parent": li_comment}),
+        )
+        .await;
+    resident.goto("/").await;
+    resident
+        .wait_text(
+            "[data-notices] [data-kind=reply]",
+            "the answer notice",
+            |t| t.starts_with("The council answered your comment on"),
+        )
+        .await;
+    resident.check_screen("phone-deliberation-05-notices").await;
+    resident.click("[data-notices] button").await;
+    resident.click("#lang").await;
+    resident
+        .wait_text("main h1", "the home in Chinese", |t| !t.is_ascii())
+        .await;
+    assert_eq!(
+        resident.count("[data-notices]").await,
+        0,
+        "read notices are gone"
+    );
 
     resident.close().await;
     officer.close().await;

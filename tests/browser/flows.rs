@@ -63,7 +63,7 @@ for (const el of document.querySelectorAll('[aria-label], [placeholder], [title]
 return bad;
 "#;
 
-async fn assert_language(browser: &Browser, screen: &str) {
+pub(crate) async fn assert_language(browser: &Browser, screen: &str) {
     let bad = browser.eval(WRONG_LANGUAGE, vec![]).await;
     let lang = browser
         .eval("return document.documentElement.lang;", vec![])
@@ -77,7 +77,7 @@ async fn assert_language(browser: &Browser, screen: &str) {
 }
 
 /// The keys the app asked for that have no string (must be none).
-async fn assert_no_missing_strings(browser: &Browser) {
+pub(crate) async fn assert_no_missing_strings(browser: &Browser) {
     let missing = browser
         .eval_async(
             "const done = arguments[arguments.length - 1];

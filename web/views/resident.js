@@ -11,6 +11,7 @@ import { tallyBlock } from "../tally.js";
 import { watchProposal } from "../live.js";
 import { pageTitle, field, errorBox, stateBadge, busy } from "./common.js";
 import { discussion, revisions } from "./discussion.js";
+import { noticesBox } from "./notices.js";
 
 // ------------------------------------------------------------------------------------------
 // Signing in and activating
@@ -172,6 +173,7 @@ export async function home(ctx) {
         { class: "community", "aria-label": info.name },
         h("h2", {}, user(info.name)),
         h("p", { class: "role" }, t("home.role", { role: t(`role.${m.role}`) })),
+        await noticesBox(m.community, info.timezone),
         m.role === "officer" ? h("p", {}, h("a", { href: `/officer/${m.community}`, class: "button secondary" }, t("home.dashboard"))) : null,
         h("p", { class: "actions" },
           h("a", { href: `/c/${m.community}/petitions`, class: "button secondary", "data-petitions": m.community }, t("petitions.link")),
