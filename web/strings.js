@@ -683,6 +683,11 @@ export const STRINGS = {
     "notices.reply_official": "The council answered your comment on",
     "notices.mark_read": "Mark as read",
     "notices.marked": "Notices marked as read.",
+    "revisions.revise.title": "Revise the proposal",
+    "revisions.revise.hint": "Every revision is kept and residents see what changed. Once voting opens the text is frozen.",
+    "revisions.revise.amount": "Cost ({currency})",
+    "revisions.revise.submit": "Save as a new revision",
+    "revisions.revise.done": "Saved as a new revision.",
   },
   zh: {
     "app.name": "议事",
@@ -1365,5 +1370,10 @@ export const STRINGS = {
     "notices.reply_official": "议事会答复了您的留言：",
     "notices.mark_read": "标为已读",
     "notices.marked": "消息已标为已读。",
+    "revisions.revise.title": "修订议题",
+    "revisions.revise.hint": "每次修订都会保留，居民可以看到改了什么。表决开始后正文即被锁定。",
+    "revisions.revise.amount": "费用（{currency}）",
+    "revisions.revise.submit": "保存为新版本",
+    "revisions.revise.done": "已保存为新版本。",
   },
 };

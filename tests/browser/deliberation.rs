@@ -317,6 +317,21 @@ async fn story(tools: support::Tools) {
     let officer = Browser::open(&tools, &driver, &server, Screen::Desktop, "officer", axe).await;
     sign_in(&officer, OFFICER, OFFICER_PASSWORD).await;
     officer.goto(&format!("/p/{proposal}")).await;
+
+    // First revises the text after the discussion: a third revision, the diff shows it.
+    officer
+        .fill(
+            "#revise textarea[name=revise-body]",
+            "Each owner pays 1,000 yuan.\nWork starts in spring.\nThe drains are repaired too.",
+        )
+        .await;
+    officer.click("#revise button[type=submit]").await;
+    officer
+        .wait_text("#revisions pre.diff", "the third revision's diff", |t| {
+            t.contains("+ The drains are repaired too.")
+        })
+        .await;
+    assert_eq!(officer.count("#revisions .revision").await, 3);
     officer
         .click(&format!("[data-hide='{wang_comment}']"))
         .await;

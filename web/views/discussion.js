@@ -173,12 +173,15 @@ export function discussion(ctx, { kind, id, community, timezone }) {
   return section;
 }
 
-/** A proposal's revisions: who changed what and when, and the diff to the one before. */
-export function revisions(ctx, p, timezone) {
+/**
+ * A proposal's revisions: who changed what and when, and the diff to the one before. Officers
+ * revise the title, text and cost here while the proposal is a draft or under discussion.
+ */
+export function revisions(ctx, p, timezone, canRevise) {
   const body = h("div", {});
-  const box = h("details", { class: "panel revisions", id: "revisions" }, h("summary", {}, t("revisions.title")), body);
+  const box = h("details", { class: "panel revisions", id: "revisions", open: canRevise }, h("summary", {}, t("revisions.title")), body);
   let loaded = false;
-  box.addEventListener("toggle", async () => {
+  const show = async () => {
     if (!box.open || loaded) return;
     loaded = true;
     let list;
@@ -206,10 +209,42 @@ export function revisions(ctx, p, timezone) {
     replace(body,
       h("p", { class: "hint" }, list.frozen ? t("revisions.frozen_text", { n: list.frozen }) : t("revisions.lede")),
       list.frozen ? h("p", { class: "hint" }, t("revisions.hash"), " ", verbatim(list.text_hash)) : null,
-      h("ol", { class: "revision-list" }, items), diffBox);
+      h("ol", { class: "revision-list" }, items), diffBox,
+      canRevise ? reviseForm(ctx, p) : null);
     if (list.revisions.length > 1) showDiff(list.revisions[list.revisions.length - 1].number);
-  });
+  };
+  box.addEventListener("toggle", show);
+  if (canRevise) queueMicrotask(show);
   return box;
+}
+
+function reviseForm(ctx, p) {
+  const title = h("input", { type: "text", name: "revise-title", value: p.title, maxlength: "200", required: true });
+  const text = h("textarea", { name: "revise-body", rows: "8" });
+  text.value = p.body;
+  const amount = p.cost ? h("input", { type: "text", name: "revise-amount", value: p.cost.amount, inputmode: "decimal" }) : null;
+  const message = h("div", { class: "form-message" });
+  const submit = h("button", { type: "submit", class: "button primary" }, t("revisions.revise.submit"));
+  const form = h("form", { class: "card", id: "revise", novalidate: true },
+    h("h3", {}, t("revisions.revise.title")),
+    field(t("revisions.changed.title"), title), field(t("revisions.changed.body"), text, t("revisions.revise.hint")),
+    amount ? field(t("revisions.revise.amount", { currency: p.cost.currency }), amount) : null,
+    message, submit);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const change = { title: title.value, body: text.value };
+    if (amount) change.cost = { ...p.cost, amount: amount.value.trim() };
+    await busy(submit, async () => {
+      try {
+        await api("PATCH", `/proposals/${encodeURIComponent(p.id)}`, change);
+        announce(t("revisions.revise.done"));
+        ctx.navigate(`/p/${p.id}#revisions`, { replace: true });
+      } catch (e) {
+        replace(message, errorBox(e));
+      }
+    });
+  });
+  return form;
 }
 
 function diffView(d) {

@@ -640,7 +640,7 @@ export async function proposal(ctx) {
     factsList(p, info),
     costBox(p),
     h("section", { class: "body", "aria-labelledby": "body-title" }, h("h2", { id: "body-title" }, t("proposal.text")), h("div", { class: "markdown", "data-user": "" }, markdown(p.body))),
-    revisions(ctx, p, info.timezone),
+    revisions(ctx, p, info.timezone, isOfficer && ["draft", "deliberation"].includes(p.state)),
     votePanel,
     showTally ? liveTally(ctx, p) : null,
     ruleBox(p),
