@@ -8,7 +8,6 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use jiff::{SignedDuration, Timestamp};
-use redb::ReadableTable;
 use serde_json::{Value, json};
 
 use super::extract::{SignedIn, require_role};
@@ -149,7 +148,7 @@ async fn notices(
                             "official": reply.author_role == Role::Officer, "at": reply.created_at})));
                     }
                 }
-                out.sort_by(|a, b| b.0.cmp(&a.0));
+                out.sort_by_key(|n| std::cmp::Reverse(n.0));
                 out.truncate(MAX_NOTICES);
                 Ok(json!({"last_seen": last_seen, "notices": out.into_iter().map(|(_, v)| v).collect::<Vec<_>>()}))
             })

@@ -478,7 +478,7 @@ async fn respond(
                 }
                 if let Some(proposal) = &input.proposal {
                     let found: Option<ProposalRecord> = get_w(tx, PROPOSALS, proposal.as_str())?;
-                    if !found.is_some_and(|f| f.community == p.community) {
+                    if found.is_none_or(|f| f.community != p.community) {
                         return Ok(Err(ApiError::NotFound("proposal")));
                     }
                 }
