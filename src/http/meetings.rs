@@ -26,7 +26,7 @@ use crate::domain::tally::Choice;
 use crate::store::deliberation::{
     AgendaItem, AttendeeRecord, MeetingRecord, PetitionRecord, ShowOfHandsRecord,
 };
-use crate::store::records::{MembershipRecord, ProposalRecord, Role, RollRecord};
+use crate::store::records::{MembershipRecord, ProposalRecord, Role, RollRecord, Secrecy};
 use crate::store::tables::*;
 use crate::store::{audit, decode, get as get_record, get_w, put as put_record};
 use crate::vote::CastRequest;
@@ -427,7 +427,7 @@ async fn record_attendance(
 #[utoipa::path(post, path = "/meetings/{meeting}/show-of-hands", request_body = ShowOfHandsInput,
     params(("meeting" = String, Path, description = "Meeting id")),
     responses((status = 200, description = "Each hand entered as an assisted ballot (`recorded`), or refused with the reason (`refused`, e.g. `already_voted`)"),
-              (status = 403), (status = 404), (status = 409, description = "`meeting_closed`"),
+              (status = 403), (status = 404), (status = 409, description = "`meeting_closed`, `not_open`, `secret_ballot`"),
               (status = 422, description = "`not_on_agenda`, `not_attendee`")))]
 async fn show_of_hands(
     State(state): State<AppState>,
@@ -469,6 +469,12 @@ async fn show_of_hands(
         return Err(ApiError::conflict(
             "not_open",
             "voting on this proposal is not open",
+        ));
+    }
+    if proposal.secrecy == Secrecy::Secret {
+        return Err(ApiError::conflict(
+            "secret_ballot",
+            "a secret ballot cannot be taken by a show of hands; attendees vote in secret",
         ));
     }
     let mut recorded = Vec::new();

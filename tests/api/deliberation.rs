@@ -1061,6 +1061,46 @@ async fn officers_schedule_a_meeting_record_attendance_hands_and_close_it_only_w
         (status, code.as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, "not_attendee")
     );
+    // A secret ballot is never taken by a show of hands.
+    let secret = create(&app, &c, road_repair(json!({"secrecy": "secret"}))).await;
+    open(&app, &c, &secret).await;
+    let other_meeting = json_of(
+        app.post_json(
+            &meetings,
+            &c.officer,
+            json!({"title": "Secret", "starts_at": in_seconds(60), "place": "hall",
+            "agenda": [{"kind": "proposal", "id": secret}]}),
+        )
+        .await,
+    )
+    .await;
+    let other_id = other_meeting["id"].as_str().unwrap();
+    app.put_json(
+        &format!("/meetings/{other_id}/attendance"),
+        &c.officer,
+        json!({"attendees": [{"voter": "sun", "name": "孙丽"}]}),
+    )
+    .await;
+    let (status, code, _) = error(
+        app.post_json(
+            &format!("/meetings/{other_id}/show-of-hands"),
+            &c.officer,
+            json!({"proposal": secret, "hands": [{"voter": "sun", "choice": "yes"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "secret_ballot")
+    );
+    let sun = json_of(
+        app.get(&format!("/proposals/{secret}/ballot"), &c.voters["sun"])
+            .await,
+    )
+    .await;
+    assert!(sun.is_null(), "nothing was recorded");
+
     let show = json!({"proposal": p, "hands": [
         {"voter": "wang", "choice": "yes"}, {"voter": "zhao", "choice": "no"}, {"voter": "li", "choice": "yes"}]});
     let result = json_of(app.post_json(&hands, &c.officer, show.clone()).await).await;

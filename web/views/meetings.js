@@ -165,7 +165,7 @@ async function handsForms(ctx, m) {
   const forms = [];
   for (const item of m.agenda.filter((a) => a.kind === "proposal")) {
     const p = await api("GET", `/proposals/${enc(item.id)}`).catch(() => null);
-    if (!p || p.state !== "voting" || !households.length) continue;
+    if (!p || p.state !== "voting" || p.secrecy === "secret" || !households.length) continue;
     const selects = households.map((a) => {
       const select = h("select", { name: `hand-${a.voter}`, "data-voter": a.voter },
         h("option", { value: "" }, t("meetings.hands.none")),
