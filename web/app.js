@@ -11,6 +11,8 @@ import * as officer from "./views/officer.js";
 import * as result from "./views/result.js";
 import * as projector from "./views/projector.js";
 import * as election from "./views/election.js";
+import * as petitions from "./views/petitions.js";
+import * as meetings from "./views/meetings.js";
 import { pageTitle, errorBox } from "./views/common.js";
 
 const ID = "([0-9A-Za-z_-]{1,64})";
@@ -31,6 +33,11 @@ const ROUTES = [
   route(`/committee/${ID}`, election.committeePage),
   route(`/officer/${ID}/codes`, officer.codes, { auth: true }),
   route(`/officer/${ID}`, officer.dashboard, { auth: true }),
+  // deliberation
+  route(`/c/${ID}/petitions`, petitions.list, { auth: true }),
+  route(`/petition/${ID}`, petitions.page, { auth: true }),
+  route(`/c/${ID}/meetings`, meetings.list, { auth: true }),
+  route(`/meeting/${ID}`, meetings.page, { auth: true }),
 ];
 
 let cleanups = [];

@@ -23,6 +23,12 @@ const SHELL = [
   "/views/result.js",
   "/views/projector.js",
   "/views/election.js",
+  "/feed.js",
+  "/views/discussion.js",
+  "/views/petitions.js",
+  "/views/meetings.js",
+  "/views/outreach.js",
+  "/views/notices.js",
   "/manifest.webmanifest",
   "/icon.svg",
 ];

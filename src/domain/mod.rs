@@ -11,9 +11,11 @@
 //! - [`lifecycle`]: proposal states and the transitions between them.
 //! - [`ledger`]: hash-chained ballot entries, opening records, pseudonyms.
 //! - [`report`]: the plain-language and JSON reports of a count.
+//! - [`deliberation`]: petition thresholds and status, revision diffs, comment rates.
 
 pub mod certificate;
 pub mod cost;
+pub mod deliberation;
 pub mod election;
 pub mod ledger;
 pub mod lifecycle;

@@ -3,15 +3,21 @@
 //! `/healthz` and the vote writer's counters at `/metrics`.
 
 pub mod accounts;
+pub mod comments;
 pub mod committee;
 pub mod communities;
 pub mod elections;
 pub mod error;
 pub mod extract;
 pub mod live;
+pub mod meetings;
+pub mod notices;
 pub mod openapi;
+pub mod outreach;
+pub mod petitions;
 pub mod proposals;
 pub mod results;
+pub mod revisions;
 pub mod web;
 
 use std::future::Future;
@@ -92,7 +98,14 @@ pub fn router(state: AppState) -> Router {
         .merge(results::router())
         // Elections and the committee (issue 8).
         .merge(elections::router())
-        .merge(committee::router());
+        .merge(committee::router())
+        // deliberation: discussion, revisions, petitions, meetings, outreach, notices
+        .merge(comments::router())
+        .merge(revisions::router())
+        .merge(petitions::router())
+        .merge(meetings::router())
+        .merge(outreach::router())
+        .merge(notices::router());
     let limits = &state.config.server;
     Router::new()
         .nest("/api/v1", api)

@@ -15,6 +15,13 @@ use utoipa::OpenApi;
         // Elections and the committee (issue 8).
         (path = "/api/v1", api = super::elections::ElectionsApi),
         (path = "/api/v1", api = super::committee::CommitteeApi),
+        // deliberation
+        (path = "/api/v1", api = super::comments::CommentsApi),
+        (path = "/api/v1", api = super::revisions::RevisionsApi),
+        (path = "/api/v1", api = super::petitions::PetitionsApi),
+        (path = "/api/v1", api = super::meetings::MeetingsApi),
+        (path = "/api/v1", api = super::outreach::OutreachApi),
+        (path = "/api/v1", api = super::notices::NoticesApi),
     )
 )]
 pub struct ApiDoc;

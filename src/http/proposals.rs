@@ -24,6 +24,7 @@ use crate::domain::quantity::Decimal;
 use crate::domain::roll::Roll;
 use crate::domain::rule::{Rule, RuleSpec};
 use crate::domain::tally::Choice;
+use crate::store::deliberation::record_revision;
 use crate::store::records::{
     BallotRecord, CostRecord, CostSplit, MembershipRecord, ProposalRecord, ProxyRecord, Role,
     RollRecord, Secrecy, Visibility,
@@ -262,7 +263,7 @@ fn check_cost(cost: &Option<CostRecord>) -> ApiResult<()> {
 
 /// Loads a proposal and the caller's membership of its community; non-members (and everyone
 /// but officers, for drafts) are told it does not exist.
-pub(super) async fn load(
+pub(crate) async fn load(
     state: &AppState,
     caller: Option<&SignedIn>,
     id: &str,
@@ -499,6 +500,7 @@ async fn create_proposal(
     };
     let max = limits.max_proposals_per_community;
     let actor = caller.account.id.clone();
+    let login = caller.account.login.clone();
     let stored = record.clone();
     let roll_check = state
         .store
@@ -524,6 +526,7 @@ async fn create_proposal(
                     return Ok(Err(ApiError::invalid("bad_rule", e.to_string())));
                 }
                 put_record(tx, PROPOSALS, stored.id.as_str(), &stored)?;
+                record_revision(tx, &stored, &actor, &login, &stored.created_at)?;
                 tx.open_table(COMMUNITY_PROPOSALS)?.insert(
                     (stored.community.as_str(), stored.id.as_str()),
                     stored.created_at.as_str(),
@@ -694,6 +697,7 @@ async fn revise_proposal(
         ));
     }
     let actor = caller.account.id.clone();
+    let login = caller.account.login.clone();
     let revised = state
         .store
         .call(move |s| {
@@ -734,8 +738,9 @@ async fn revise_proposal(
                     return Ok(Err(ApiError::invalid("bad_rule", e.to_string())));
                 }
                 put_record(tx, PROPOSALS, record.id.as_str(), &record)?;
+                let revision = record_revision(tx, &record, &actor, &login, &clock::now().to_string())?;
                 audit(tx, &record.community, &actor, "revise_proposal",
-                    json!({"proposal": record.id}), &clock::now().to_string())?;
+                    json!({"proposal": record.id, "revision": revision}), &clock::now().to_string())?;
                 Ok(Ok(record))
             })
         })
@@ -799,7 +804,7 @@ async fn deliberate(
     Ok(axum::Json(proposal_view(&record, None, None, None)))
 }
 
-fn vote_error(e: VoteError) -> ApiError {
+pub(crate) fn vote_error(e: VoteError) -> ApiError {
     match e {
         VoteError::NotOpen => ApiError::conflict("not_open", e.to_string()),
         VoteError::Closed => ApiError::conflict("voting_closed", e.to_string()),
@@ -1014,7 +1019,7 @@ async fn cast_ballot(
 /// Casts through the writer. When voting has ended meanwhile, a retry of a ballot that was
 /// recorded (same idempotency key, same choice and channel) still gets its receipt back, so a
 /// voter whose answer was lost near the deadline learns that the vote arrived.
-async fn cast_or_replay(state: &AppState, request: CastRequest) -> ApiResult<Receipt> {
+pub(crate) async fn cast_or_replay(state: &AppState, request: CastRequest) -> ApiResult<Receipt> {
     let refused = match state.votes.cast(request.clone()).await {
         Ok(receipt) => return Ok(receipt),
         Err(e @ (VoteError::NotOpen | VoteError::Closed)) => e,

@@ -61,6 +61,13 @@ const ASSETS: &[Asset] = &[
     asset!("/views/projector.js", JS),
     // Elections and the committee (issue 8).
     asset!("/views/election.js", JS),
+    // deliberation
+    asset!("/feed.js", JS),
+    asset!("/views/discussion.js", JS),
+    asset!("/views/petitions.js", JS),
+    asset!("/views/meetings.js", JS),
+    asset!("/views/outreach.js", JS),
+    asset!("/views/notices.js", JS),
     asset!("/manifest.webmanifest", "application/manifest+json"),
     asset!("/icon.svg", "image/svg+xml"),
     asset!("/sw.js", JS),

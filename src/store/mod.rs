@@ -2,6 +2,7 @@
 //! acknowledged. The rest of the server sees only this module's narrow interface: typed record
 //! helpers inside read and write transactions, run off the async runtime.
 
+pub mod deliberation;
 pub mod records;
 pub mod tables;
 
@@ -150,6 +151,7 @@ fn create_tables(tx: &WriteTransaction) -> StoreResult<()> {
     tx.open_table(COMMUNITY_KEYS)?;
     tx.open_table(CERTIFICATES)?;
     tx.open_table(COMMITTEES)?;
+    deliberation::create_tables(tx)?;
     Ok(())
 }
 

@@ -57,3 +57,35 @@ pub const CERTIFICATES: TableDefinition<&str, &[u8]> = TableDefinition::new("cer
 
 /// community id → `CommitteeRecord`: the sitting committee, its alternates and its history.
 pub const COMMITTEES: TableDefinition<&str, &[u8]> = TableDefinition::new("committees");
+// --- deliberation: comments, revisions, petitions, meetings, outreach, notices ----------------
+
+/// comment id → `CommentRecord`.
+pub const COMMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("comments");
+/// (subject, comment id) → created-at: the comments of a proposal (`proposal:ID`) or a
+/// petition (`petition:ID`).
+pub const SUBJECT_COMMENTS: TableDefinition<(&str, &str), &str> =
+    TableDefinition::new("subject_comments");
+/// (account id, milliseconds since the epoch) → comment id: for the per-account comment rate.
+pub const ACCOUNT_COMMENTS: TableDefinition<(&str, i64), &str> =
+    TableDefinition::new("account_comments");
+/// (proposal id, revision number from 1) → `RevisionRecord`.
+pub const REVISIONS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("revisions");
+/// petition id → `PetitionRecord`.
+pub const PETITIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("petitions");
+/// (community id, petition id) → created-at: petitions of a community.
+pub const COMMUNITY_PETITIONS: TableDefinition<(&str, &str), &str> =
+    TableDefinition::new("community_petitions");
+/// (petition id, voter key) → `CosignRecord`: one signature per voting right.
+pub const COSIGNATURES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("cosignatures");
+/// community id → `PetitionSettingsRecord`.
+pub const PETITION_SETTINGS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("petition_settings");
+/// meeting id → `MeetingRecord`.
+pub const MEETINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("meetings");
+/// (community id, meeting id) → scheduled date: meetings of a community.
+pub const COMMUNITY_MEETINGS: TableDefinition<(&str, &str), &str> =
+    TableDefinition::new("community_meetings");
+/// (proposal id, seq from 1) → `OutreachRecord`: contact attempts with voters yet to vote.
+pub const OUTREACH: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("outreach");
+/// (account id, community id) → the time the account last marked its notices seen.
+pub const LAST_SEEN: TableDefinition<(&str, &str), &str> = TableDefinition::new("last_seen");

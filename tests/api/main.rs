@@ -4,6 +4,7 @@ mod accounts;
 mod authz;
 mod certificates;
 mod communities;
+mod deliberation;
 mod durability;
 mod elections;
 mod live;

@@ -6,6 +6,7 @@
 //! for console errors and requests to other hosts. Skipped with a reason when Chromium is absent,
 //! except under CI.
 
+mod deliberation;
 mod elections;
 mod flows;
 mod support;

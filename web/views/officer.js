@@ -11,6 +11,7 @@ import { markdown } from "../markdown.js";
 import { pageTitle, field, radios, errorBox, stateBadge, confirmButton, busy } from "./common.js";
 import { liveTally } from "./resident.js";
 import * as election from "./election.js";
+import { outreachSection } from "./outreach.js";
 
 const enc = encodeURIComponent;
 
@@ -713,6 +714,7 @@ export async function turnout(ctx) {
     counts,
     h("button", { type: "button", class: "button secondary no-print", onclick: () => window.print() }, t("turnout.print")),
     h("section", { "aria-labelledby": "nv-title" }, h("h2", { id: "nv-title" }, tn("turnout.not_voted", data.not_voted_count)), notVotedList),
+    await outreachSection(ctx, p, info.timezone),
     h("section", {}, h("h2", { id: "v-title" }, tn("turnout.voted", data.voted_count)),
       h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-labelledby": "v-title" },
         h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("roll.col.name")), h("th", { scope: "col" }, t("roll.col.units")),

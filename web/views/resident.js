@@ -11,6 +11,8 @@ import { tallyBlock } from "../tally.js";
 import { watchProposal } from "../live.js";
 import { pageTitle, field, errorBox, stateBadge, busy } from "./common.js";
 import * as election from "./election.js";
+import { discussion, revisions } from "./discussion.js";
+import { noticesBox } from "./notices.js";
 
 // ------------------------------------------------------------------------------------------
 // Signing in and activating
@@ -172,8 +174,12 @@ export async function home(ctx) {
         { class: "community", "aria-label": info.name },
         h("h2", {}, user(info.name)),
         h("p", { class: "role" }, t("home.role", { role: t(`role.${m.role}`) })),
+        await noticesBox(m.community, info.timezone),
         m.role === "officer" ? h("p", {}, h("a", { href: `/officer/${m.community}`, class: "button secondary" }, t("home.dashboard"))) : null,
-        h("p", {}, h("a", { href: `/committee/${m.community}`, class: "button secondary" }, t("el.committee"))),
+        h("p", { class: "actions" },
+          h("a", { href: `/c/${m.community}/petitions`, class: "button secondary", "data-petitions": m.community }, t("petitions.link")),
+          h("a", { href: `/c/${m.community}/meetings`, class: "button secondary", "data-meetings": m.community }, t("meetings.link")),
+          h("a", { href: `/committee/${m.community}`, class: "button secondary" }, t("el.committee"))),
         ...parts,
       ),
     );
@@ -622,6 +628,7 @@ export async function proposal(ctx) {
   if (isOfficer) links.push(h("a", { href: `/officer/p/${p.id}`, class: "button secondary" }, t("links.manage")));
 
   const showTally = ["voting", "closed", "certified"].includes(p.state);
+  const talk = discussion(ctx, { kind: "proposals", id: p.id, community: p.community, timezone: info.timezone });
   // The text comes before the vote (read, then decide); the jump links spare a returning
   // voter the scrolling.
   replace(
@@ -631,13 +638,17 @@ export async function proposal(ctx) {
     h("nav", { class: "jump", "aria-label": t("jump.label") },
       h("a", { href: "#vote" }, t("vote.title")),
       showTally ? h("a", { href: "#tally" }, t("tally.title")) : null,
-      h("a", { href: "#rule" }, t("rule.title"))),
+      h("a", { href: "#rule" }, t("rule.title")),
+      h("a", { href: "#discussion" }, t("jump.discussion"))),
     factsList(p, info),
     costBox(p),
     h("section", { class: "body", "aria-labelledby": "body-title" }, h("h2", { id: "body-title" }, t("proposal.text")), h("div", { class: "markdown", "data-user": "" }, markdown(p.body))),
+    revisions(ctx, p, info.timezone, isOfficer && ["draft", "deliberation"].includes(p.state)),
     votePanel,
     showTally ? liveTally(ctx, p) : null,
     ruleBox(p),
+    talk,
     links.length ? h("nav", { class: "actions", "aria-label": t("links.more") }, ...links) : null,
   );
+  await talk.start();
 }
