@@ -6,5 +6,6 @@ mod certificates;
 mod communities;
 mod durability;
 mod live;
+mod operations;
 mod proposals;
 mod support;
