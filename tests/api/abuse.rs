@@ -59,7 +59,7 @@ async fn paced_votes(
             let mut n = 0u32;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                let choice = if n % 2 == 0 { "yes" } else { "no" };
+                let choice = if n.is_multiple_of(2) { "yes" } else { "no" };
                 let started = Instant::now();
                 let response = client
                     .put(&url)
@@ -150,7 +150,7 @@ async fn a_sign_in_flood_is_answered_429_while_votes_keep_their_latency() {
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                let login = if n % 2 == 0 {
+                let login = if n.is_multiple_of(2) {
                     "flood-target".to_owned()
                 } else {
                     format!("ghost-{i}-{n}")
