@@ -147,7 +147,7 @@ async fn a_sign_in_flood_is_answered_429_while_votes_keep_their_latency() {
         let (client, url, stop, counts) =
             (app.api(), app.url("/session"), stop.clone(), counts.clone());
         flooders.push(tokio::spawn(async move {
-            let mut n = 0;
+            let mut n = 0u32;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 let login = if n.is_multiple_of(2) {
