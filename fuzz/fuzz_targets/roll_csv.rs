@@ -27,8 +27,14 @@ fuzz_target!(|data: &[u8]| {
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let header = reader.headers().expect("accepted, so the header reads").clone();
-    let at = header.iter().position(|h| h == "voter").expect("a voter column");
+    let header = reader
+        .headers()
+        .expect("accepted, so the header reads")
+        .clone();
+    let at = header
+        .iter()
+        .position(|h| h == "voter")
+        .expect("a voter column");
     let mut keys = BTreeSet::new();
     let mut units = 0;
     for record in reader.records() {

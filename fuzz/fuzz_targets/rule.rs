@@ -25,7 +25,8 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(rule) = Rule::parse(text) {
         let json = serde_json::to_string(&rule.to_spec()).expect("a spec serialises");
-        let again = Rule::from_json(&json).unwrap_or_else(|e| panic!("`{json}` does not parse: {e}"));
+        let again =
+            Rule::from_json(&json).unwrap_or_else(|e| panic!("`{json}` does not parse: {e}"));
         assert_eq!(again, rule, "{json}");
         assert!(!rule.levels().is_empty());
     }

@@ -1,7 +1,7 @@
 //! Abuse limits (issue 9): a sign-in flood is answered 429 while votes keep their latency,
-//! oversized and slow requests are cut off, live connections and client messages are bounded,
-//! and one community's heavy voting does not starve another's. Each test is bounded in time
-//! and prints what it measured.
+//! oversized and slow requests are cut off, connections, live connections and client messages
+//! are bounded, and one community's heavy voting does not starve another's. Each test is
+//! bounded in time and prints what it measured.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -534,4 +534,42 @@ async fn heavy_voting_in_one_community_does_not_starve_another() {
     assert!(busy_count > latencies.len(), "A was the heavier load");
     assert!(latencies.len() >= 100, "B kept voting: {}", latencies.len());
     assert!(percentile(&latencies, 0.99) <= VOTE_P99_BUDGET);
+}
+
+#[tokio::test]
+async fn connections_beyond_the_maximum_are_closed_at_once() {
+    let app = spawn_app_with(|c| c.server.max_connections = 2).await;
+    // Two idle connections hold both places.
+    let first = TcpStream::connect(app.addr).await.unwrap();
+    let _second = TcpStream::connect(app.addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A third is closed without an answer.
+    let mut third = TcpStream::connect(app.addr).await.unwrap();
+    let _ = third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let mut answer = Vec::new();
+    let read = timeout(Duration::from_secs(5), third.read_to_end(&mut answer)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "the third connection was served: {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    // One leaves: the next is served.
+    drop(first);
+    let mut served = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut next = TcpStream::connect(app.addr).await.unwrap();
+        let _ = next
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await;
+        let mut answer = Vec::new();
+        let _ = timeout(Duration::from_secs(5), next.read_to_end(&mut answer)).await;
+        if String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200") {
+            served = true;
+            break;
+        }
+    }
+    assert!(served, "a freed place serves the next connection");
 }
