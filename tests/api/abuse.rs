@@ -202,11 +202,8 @@ async fn a_sign_in_flood_is_answered_429_while_votes_keep_their_latency() {
         refused > 10 * wrong,
         "most of the flood is refused at once: {refused} refused, {wrong} hashed"
     );
-    assert!(
-        flooded.len() >= 100,
-        "votes kept flowing: {}",
-        flooded.len()
-    );
+    // Each voter waits for its ack before its next vote: at least 10 acks each in 4 s.
+    assert!(flooded.len() >= 40, "votes kept flowing: {}", flooded.len());
     assert!(
         percentile(&flooded, 0.99) <= VOTE_P99_BUDGET,
         "vote p99 beside the flood is over budget"
@@ -532,7 +529,7 @@ async fn heavy_voting_in_one_community_does_not_starve_another() {
         ms(VOTE_P99_BUDGET)
     );
     assert!(busy_count > latencies.len(), "A was the heavier load");
-    assert!(latencies.len() >= 100, "B kept voting: {}", latencies.len());
+    assert!(latencies.len() >= 40, "B kept voting: {}", latencies.len());
     assert!(percentile(&latencies, 0.99) <= VOTE_P99_BUDGET);
 }
 
