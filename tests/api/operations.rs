@@ -286,6 +286,18 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
 
 const BIN: &str = env!("CARGO_BIN_EXE_yishi");
 
+/// The server process, killed if the test fails before stopping it.
+struct Running(Option<std::process::Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// The real binary with JSON logs at `info`, a fixed admin, and a roll to activate from.
 #[tokio::test]
 async fn the_servers_json_logs_name_each_request_and_hold_no_secrets() {
@@ -327,14 +339,17 @@ filter = "info"
     writeln!(create.stdin.take().unwrap(), "{admin_password}").unwrap();
     assert!(create.wait().unwrap().success());
 
-    let mut server = command(&["serve"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = server.stdout.take().unwrap();
-    let stderr = server.stderr.take().unwrap();
+    let mut server = Running(Some(
+        command(&["serve"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let child = server.0.as_mut().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
     let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
     for stream in [
         Box::new(stdout) as Box<dyn std::io::Read + Send>,
@@ -457,10 +472,11 @@ filter = "info"
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
 
     // Stop the server and collect everything it wrote.
+    let mut child = server.0.take().unwrap();
     let _ = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
+        .args(["-TERM", &child.id().to_string()])
         .status();
-    let stopped = tokio::task::spawn_blocking(move || server.wait())
+    let stopped = tokio::task::spawn_blocking(move || child.wait())
         .await
         .unwrap()
         .unwrap();
