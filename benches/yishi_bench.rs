@@ -389,7 +389,8 @@ fn check_fd_limit(args: &Args) -> BenchResult<()> {
 
 /// The server's configuration for the run: loopback on any port, the scratch data directory,
 /// cheap argon2 so that activating thousands of voters takes seconds (the vote path hashes no
-/// password), and a per-address sign-in limit raised because every client is 127.0.0.1.
+/// password), and the per-address sign-in and live-connection limits raised because every
+/// client is 127.0.0.1.
 fn bench_config(dir: &Path, overrides: &[String]) -> BenchResult<PathBuf> {
     let mut config = json!({
         "server": {"listen": "127.0.0.1:0"},
@@ -399,6 +400,7 @@ fn bench_config(dir: &Path, overrides: &[String]) -> BenchResult<PathBuf> {
             "argon2_iterations": 1,
             "login_attempts_per_minute_per_address": 10_000_000,
         },
+        "live": {"max_connections_per_address": 1_000_000},
         "log": {"filter": "warn"},
     });
     for item in overrides {

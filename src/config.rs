@@ -19,6 +19,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
+    pub ops: OpsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -28,6 +29,9 @@ pub struct ServerConfig {
     pub public_origin: String,
     pub max_body_bytes: usize,
     pub request_timeout_secs: u64,
+    pub header_timeout_secs: u64,
+    pub max_connections: usize,
+    pub trusted_proxies: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -52,6 +56,9 @@ pub struct LiveConfig {
     pub ping_interval_millis: u64,
     pub max_missed_pongs: u32,
     pub write_timeout_millis: u64,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
+    pub max_client_messages_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -82,6 +89,14 @@ pub struct LimitsConfig {
 pub struct LogConfig {
     pub format: String,
     pub filter: String,
+}
+
+/// Operations: who may read `/metrics`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsConfig {
+    pub metrics: String,
+    pub metrics_token: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +212,28 @@ impl Config {
         }
         if !["text", "json"].contains(&self.log.format.as_str()) {
             return Err(invalid("log.format must be \"text\" or \"json\""));
+        }
+        if let Err(e) = crate::http::ops::TrustedProxies::parse(&self.server.trusted_proxies) {
+            return Err(invalid(&format!("server.trusted_proxies: {e}")));
+        }
+        if self.server.header_timeout_secs == 0 || self.server.max_connections == 0 {
+            return Err(invalid(
+                "server.header_timeout_secs and server.max_connections must be positive",
+            ));
+        }
+        match self.ops.metrics.as_str() {
+            "loopback" | "public" => {}
+            "token" if self.ops.metrics_token.chars().count() >= 16 => {}
+            "token" => {
+                return Err(invalid(
+                    "ops.metrics = \"token\" needs an ops.metrics_token of at least 16 characters",
+                ));
+            }
+            _ => {
+                return Err(invalid(
+                    "ops.metrics must be \"loopback\", \"token\" or \"public\"",
+                ));
+            }
         }
         Ok(())
     }

@@ -2,11 +2,10 @@
 //! code, and accounts created by a platform admin. Password hashes run through the bounded
 //! hasher in `auth`, so a flood of sign-ins is answered 429 instead of slowing voting.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{MaybeSignedIn, SignedIn, check_same_origin};
+use super::ops::ClientAddr;
 use super::{ApiError, ApiJson, AppState};
 use crate::auth::activation::{code_key, normalize};
 use crate::auth::limit::Refused;
@@ -230,7 +230,7 @@ async fn account_by_login(state: &AppState, login: &Login) -> ApiResult<Option<A
     ))]
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     parts: Parts,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> ApiResult<Response> {
@@ -239,7 +239,7 @@ async fn login(
     state
         .auth
         .limiter
-        .attempt(login.as_ref().map(Login::as_str), peer.ip(), Instant::now())?;
+        .attempt(login.as_ref().map(Login::as_str), client, Instant::now())?;
     // No account has a malformed login or an over-long password: refuse without hashing.
     let hashable = input.password.chars().count() <= PASSWORD_CHARS.1;
     let Some(login) = login.filter(|_| hashable) else {
@@ -407,16 +407,13 @@ fn voter_taken() -> ApiError {
     ))]
 async fn activate(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     parts: Parts,
     ApiJson(input): ApiJson<ActivateInput>,
 ) -> ApiResult<Response> {
     check_origin_if_any(&parts, &state)?;
     // Guessing codes is a login attempt like any other for the address.
-    state
-        .auth
-        .limiter
-        .attempt(None, peer.ip(), Instant::now())?;
+    state.auth.limiter.attempt(None, client, Instant::now())?;
     if input.code.chars().count() > 64 {
         return Err(bad_code());
     }

@@ -7,7 +7,7 @@ use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -17,6 +17,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
 
 use super::extract::{MaybeSignedIn, SignedIn, origin_matches, require_role};
+use super::ops::{ClientAddr, LiveSlot, Ops};
 use super::proposals::{
     full_count, load_for_live, results_visible, results_visible_when, tally_view,
 };
@@ -84,15 +85,18 @@ fn sized(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
 
 #[utoipa::path(get, path = "/proposals/{proposal}/live",
     responses((status = 101, description = "WebSocket: `snapshot`, then `update`s, then `final`"),
-              (status = 401), (status = 403), (status = 404)))]
+              (status = 401), (status = 403), (status = 404),
+              (status = 429, description = "Too many live connections (`[live] max_connections`, `max_connections_per_address`)")))]
 async fn proposal_live(
     State(state): State<AppState>,
     _handshake: Handshake,
     MaybeSignedIn(caller): MaybeSignedIn,
+    ClientAddr(client): ClientAddr,
     Path(id): Path<String>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let (record, voter) = load_for_live(&state, caller.as_ref(), &id).await?;
+    let slot = state.ops.admit_live(client)?;
     let Some(updates) = state.hub.subscribe(&record.id) else {
         if full_count(&state, &record).is_none() {
             return Err(ApiError::conflict(
@@ -103,6 +107,7 @@ async fn proposal_live(
         // Closed before this server started: one final message and done.
         let record = Arc::new(record);
         return Ok(sized(upgrade).on_upgrade(move |socket| async move {
+            let _slot = slot;
             let mut socket = socket;
             let message = final_message(&state, &record);
             let _ = send(&mut socket, &message, Pace::of(&state)).await;
@@ -110,7 +115,10 @@ async fn proposal_live(
         }));
     };
     let record = watched(record);
-    Ok(sized(upgrade).on_upgrade(move |socket| watch_tally(socket, state, record, voter, updates)))
+    Ok(sized(upgrade).on_upgrade(move |socket| async move {
+        let _slot: LiveSlot = slot;
+        watch_tally(socket, state, record, voter, updates).await;
+    }))
 }
 
 /// A watcher's copy of its proposal, without the text and the opening record: its messages read
@@ -136,6 +144,7 @@ struct Pace {
     ping_every: Duration,
     max_missed: u32,
     write_timeout: Duration,
+    max_messages_per_minute: u32,
 }
 
 impl Pace {
@@ -146,8 +155,48 @@ impl Pace {
             ping_every: Duration::from_millis(live.ping_interval_millis.max(1)),
             max_missed: live.max_missed_pongs,
             write_timeout: Duration::from_millis(live.write_timeout_millis.max(1)),
+            max_messages_per_minute: live.max_client_messages_per_minute,
         }
     }
+}
+
+/// Counts what a client sends besides pongs, in one-minute windows (`[live]
+/// max_client_messages_per_minute`).
+struct Inbound {
+    window_started: Instant,
+    messages: u32,
+    allowed: u32,
+}
+
+impl Inbound {
+    fn new(pace: Pace) -> Self {
+        Self {
+            window_started: Instant::now(),
+            messages: 0,
+            allowed: pace.max_messages_per_minute,
+        }
+    }
+
+    /// Counts one message; false once the client has sent more than it may this minute.
+    fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        if now.duration_since(self.window_started) >= Duration::from_secs(60) {
+            self.window_started = now;
+            self.messages = 0;
+        }
+        self.messages += 1;
+        self.messages <= self.allowed
+    }
+}
+
+/// Closes a flooding client's connection with 1008 (policy violation) and counts it.
+async fn close_flooding(socket: &mut WebSocket, ops: &Ops, pace: Pace) {
+    ops.live_refused("messages");
+    let frame = CloseFrame {
+        code: axum::extract::ws::close_code::POLICY,
+        reason: "too many messages".into(),
+    };
+    let _ = timeout(pace.write_timeout, socket.send(Message::Close(Some(frame)))).await;
 }
 
 async fn send(socket: &mut WebSocket, value: &Value, pace: Pace) -> Result<(), ()> {
@@ -280,6 +329,7 @@ async fn watch_tally(
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     ping.tick().await;
     let mut unanswered_pings = 0u32;
+    let mut inbound = Inbound::new(pace);
     let mut next_send = Instant::now();
     let mut kind = "snapshot";
     loop {
@@ -316,7 +366,13 @@ async fn watch_tally(
                 message = socket.recv() => match message {
                     Some(Ok(Message::Pong(_))) => unanswered_pings = 0,
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                    Some(Ok(_)) => unanswered_pings = 0,
+                    Some(Ok(_)) => {
+                        if !inbound.allow() {
+                            close_flooding(&mut socket, &state.ops, pace).await;
+                            return;
+                        }
+                        unanswered_pings = 0;
+                    }
                 },
             }
         };
@@ -330,11 +386,13 @@ async fn watch_tally(
 
 #[utoipa::path(get, path = "/communities/{community}/live",
     responses((status = 101, description = "WebSocket: community events (opened, closed, certified, withdrawn)"),
-              (status = 401), (status = 404)))]
+              (status = 401), (status = 404),
+              (status = 429, description = "Too many live connections (`[live] max_connections`, `max_connections_per_address`)")))]
 async fn community_live(
     State(state): State<AppState>,
     _handshake: Handshake,
     caller: SignedIn,
+    ClientAddr(client): ClientAddr,
     Path(community): Path<String>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
@@ -346,15 +404,21 @@ async fn community_live(
         true,
     )
     .await?;
+    let slot = state.ops.admit_live(client)?;
     let events = state.hub.feed(&community);
     let pace = Pace::of(&state);
-    Ok(sized(upgrade).on_upgrade(move |socket| watch_feed(socket, events, pace)))
+    let ops = state.ops.clone();
+    Ok(sized(upgrade).on_upgrade(move |socket| async move {
+        let _slot: LiveSlot = slot;
+        watch_feed(socket, events, pace, &ops).await;
+    }))
 }
 
 async fn watch_feed(
     mut socket: WebSocket,
     mut events: broadcast::Receiver<crate::live::Event>,
     pace: Pace,
+    ops: &Ops,
 ) {
     if send(&mut socket, &json!({"type": "hello"}), pace)
         .await
@@ -365,6 +429,7 @@ async fn watch_feed(
     let mut ping = interval(pace.ping_every);
     ping.tick().await;
     let mut unanswered_pings = 0u32;
+    let mut inbound = Inbound::new(pace);
     loop {
         tokio::select! {
             event = events.recv() => {
@@ -388,7 +453,14 @@ async fn watch_feed(
             }
             message = socket.recv() => match message {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => unanswered_pings = 0,
+                Some(Ok(Message::Pong(_))) => unanswered_pings = 0,
+                Some(Ok(_)) => {
+                    if !inbound.allow() {
+                        close_flooding(&mut socket, ops, pace).await;
+                        return;
+                    }
+                    unanswered_pings = 0;
+                }
             },
         }
     }

@@ -1,6 +1,6 @@
 //! The HTTP API under `/api/v1`: one router per resource, merged here, with the limits every
 //! request passes through (body size, timeout, connection count) and the OpenAPI document, plus
-//! `/healthz` and the vote writer's counters at `/metrics`.
+//! `/healthz`, `/readyz` and `/metrics` (see `ops`).
 
 pub mod accounts;
 pub mod comments;
@@ -13,6 +13,7 @@ pub mod live;
 pub mod meetings;
 pub mod notices;
 pub mod openapi;
+pub mod ops;
 pub mod outreach;
 pub mod petitions;
 pub mod proposals;
@@ -22,11 +23,10 @@ pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -49,6 +49,7 @@ pub struct AppState {
     pub votes: Votes,
     pub hub: Hub,
     pub auth: Arc<Auth>,
+    pub ops: Arc<ops::Ops>,
 }
 
 impl AppState {
@@ -63,6 +64,7 @@ impl AppState {
             Duration::from_millis(config.vote.deadline_tick_millis.max(10)),
         )?;
         let auth = Arc::new(Auth::new(&config.auth));
+        let ops = Arc::new(ops::Ops::new(&config, votes.stats.clone()));
         // Expired sessions are swept hourly so the table does not grow without bound.
         let sweeper = store.clone();
         tokio::spawn(async move {
@@ -84,6 +86,7 @@ impl AppState {
             votes,
             hub,
             auth,
+            ops,
         })
     }
 }
@@ -112,8 +115,10 @@ pub fn router(state: AppState) -> Router {
         .merge(results::pages())
         .merge(web::router())
         .route("/api/openapi.json", get(openapi::document))
+        // operations (see `ops`)
         .route("/healthz", get(|| async { "ok" }))
-        .route("/metrics", get(metrics))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
         .fallback(|| async { ApiError::NotFound("page") })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -122,6 +127,11 @@ pub fn router(state: AppState) -> Router {
         ))
         // Outermost, so that answers made by the layers above also get our error shape.
         .layer(axum::middleware::map_response(json_errors))
+        // Outside everything: request id, log line and metrics see the final answer.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::observe,
+        ))
         .with_state(state)
 }
 
@@ -158,53 +168,67 @@ async fn json_errors(response: axum::response::Response) -> axum::response::Resp
     (status, axum::Json(body)).into_response()
 }
 
-/// The vote writer's counters in the Prometheus text format (a later issue adds more).
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let stats = &state.votes.stats;
-    let counter = |name: &str, help: &str, value: String| {
-        format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n")
-    };
-    let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-    let body = [
-        counter(
-            "yishi_ballots_committed_total",
-            "Ballots made durable by the vote writer.",
-            load(&stats.ballots_committed).to_string(),
-        ),
-        counter(
-            "yishi_vote_batches_total",
-            "Write transactions committed by the vote writer (group commits).",
-            load(&stats.batches_committed).to_string(),
-        ),
-        counter(
-            "yishi_commit_failures_total",
-            "Vote writer batches whose commit failed (nothing acknowledged).",
-            load(&stats.commit_failures).to_string(),
-        ),
-        counter(
-            "yishi_commit_seconds_total",
-            "Time the vote writer spent staging and committing batches.",
-            format!("{:.6}", load(&stats.commit_micros_total) as f64 / 1e6),
-        ),
-    ]
-    .concat();
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        body,
-    )
-}
-
 /// Serves on `listener` until `shutdown` completes, then lets in-flight requests finish.
+///
+/// HTTP/1.1 (a TLS reverse proxy in front speaks HTTP/2 to browsers if wanted), with a deadline
+/// for each request's headers (`server.header_timeout_secs`, against clients that send them a
+/// byte at a time) and at most `server.max_connections` connections at once.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use tower::ServiceExt;
+
+    let server = state.config.server.clone();
+    let header_timeout = Duration::from_secs(server.header_timeout_secs);
+    let slots = Arc::new(tokio::sync::Semaphore::new(server.max_connections));
+    let app = router(state);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(%error, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            // Over `server.max_connections`: closed at once.
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = app.clone().map_request(
+            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request.map(axum::body::Body::new)
+            },
+        );
+        let service = hyper_util::service::TowerToHyperService::new(service);
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let mut builder = Builder::new(TokioExecutor::new()).http1_only();
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            let _ = watcher.watch(connection).await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

@@ -129,12 +129,32 @@ enum Command {
 }
 
 /// Counters the writer keeps for `/metrics` and the benchmark.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct WriterStats {
     pub ballots_committed: AtomicU64,
     pub batches_committed: AtomicU64,
     pub commit_failures: AtomicU64,
     pub commit_micros_total: AtomicU64,
+    /// Ballots per committed batch.
+    pub batch_sizes: prometheus_client::metrics::histogram::Histogram,
+    /// Seconds from a batch's first staged command to its durable commit.
+    pub commit_seconds: prometheus_client::metrics::histogram::Histogram,
+}
+
+impl Default for WriterStats {
+    fn default() -> Self {
+        use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+        Self {
+            ballots_committed: AtomicU64::new(0),
+            batches_committed: AtomicU64::new(0),
+            commit_failures: AtomicU64::new(0),
+            commit_micros_total: AtomicU64::new(0),
+            // 1, 2, 4, … 2048 ballots (`vote.max_batch` is 1024 by default).
+            batch_sizes: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
+            // 0.25 ms … about 4 s.
+            commit_seconds: Histogram::new(exponential_buckets(0.000_25, 2.0, 15)),
+        }
+    }
 }
 
 /// The handle handlers use to reach the writer. Cheap to clone.
@@ -181,6 +201,11 @@ impl Votes {
             }
         });
         Ok(votes)
+    }
+
+    /// Whether the writer thread is still taking commands (for `/readyz`).
+    pub fn is_running(&self) -> bool {
+        !self.queue.is_closed()
     }
 
     /// Casts a ballot; answers only once it is durable (or refused).
@@ -397,9 +422,12 @@ impl Writer {
                     .ballots_committed
                     .fetch_add(committed, Ordering::Relaxed);
                 self.stats.batches_committed.fetch_add(1, Ordering::Relaxed);
+                let took = started.elapsed();
                 self.stats
                     .commit_micros_total
-                    .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                    .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+                self.stats.batch_sizes.observe(committed as f64);
+                self.stats.commit_seconds.observe(took.as_secs_f64());
                 for p in pending {
                     match p {
                         Pending::Cast(reply, result) => {

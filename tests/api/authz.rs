@@ -232,7 +232,7 @@ impl World {
         if path.ends_with("/live") {
             return self.connect(path, token.map(String::as_str)).await;
         }
-        let outside_api = ["/api/", "/r/", "/healthz", "/metrics"];
+        let outside_api = ["/api/", "/r/", "/healthz", "/readyz", "/metrics"];
         let url = if outside_api.iter().any(|prefix| path.starts_with(prefix)) {
             format!("{}{path}", self.app.base_url)
         } else {
@@ -726,6 +726,7 @@ fn matrix(w: &World) -> Vec<Case> {
             all(200),
         ),
         case(get.clone(), "/healthz", F::None, Body::None, all(200)),
+        case(get.clone(), "/readyz", F::None, Body::None, all(200)),
         case(get, "/metrics", F::None, Body::None, all(200)),
     ]
 }
