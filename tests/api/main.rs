@@ -4,6 +4,7 @@ mod accounts;
 mod authz;
 mod certificates;
 mod communities;
+mod crash;
 mod durability;
 mod live;
 mod proposals;
