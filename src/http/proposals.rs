@@ -800,6 +800,7 @@ fn vote_error(e: VoteError) -> ApiError {
         VoteError::Invalid(m) => ApiError::invalid("cannot_open", m),
         VoteError::UnknownProposal => ApiError::NotFound("proposal"),
         VoteError::Retry => ApiError::Retry,
+        VoteError::Storage(fault) => ApiError::from_fault(fault),
     }
 }
 

@@ -6,6 +6,7 @@ mod certificates;
 mod communities;
 mod crash;
 mod durability;
+mod faults;
 mod live;
 mod proposals;
 mod support;
