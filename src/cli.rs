@@ -222,7 +222,24 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let listen = config.server.listen;
-        let state = crate::http::AppState::start(config).map_err(|e| e.to_string())?;
+        let data_dir = config.store.data_dir.clone();
+        let state = crate::http::AppState::start(config).map_err(|e| match e.fault() {
+            Some(crate::store::Fault::ReadOnly) => format!(
+                "the data directory {} is not writable and holds no database yet: make it writable or choose another with --data-dir",
+                data_dir.display()
+            ),
+            Some(crate::store::Fault::Full) => format!(
+                "the disk holding {} is full: free some space and start again",
+                data_dir.display()
+            ),
+            _ => format!("cannot open the database in {}: {e}", data_dir.display()),
+        })?;
+        if state.store.is_read_only() {
+            eprintln!(
+                "yishi serve: the data directory {} is read-only: serving reads only; votes, sign-ins and every other change are answered 503 `read_only` until it is writable and Yishi is restarted",
+                data_dir.display()
+            );
+        }
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

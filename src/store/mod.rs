@@ -352,7 +352,8 @@ impl Inner {
         };
         match self.builder().open_read_only_with_backend(open()?) {
             Ok(db) => Ok(Handle::ReadOnly(db)),
-            Err(_) => {
+            Err(error) => {
+                tracing::warn!(%error, "the database needs a repair this disk will not take: repaired in memory, for reading only");
                 let overlay =
                     overlay::Overlay::new(open()?).map_err(|e| StoreError::Database(e.into()))?;
                 Ok(Handle::Overlaid(

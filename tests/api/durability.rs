@@ -203,12 +203,12 @@ pub(super) async fn ok_json(response: reqwest::Response, what: &str) -> Value {
 }
 
 /// The vote being tested: its proposal, the officer, and every voter's session.
-struct Vote {
-    proposal: String,
-    officer: String,
-    community: String,
+pub(super) struct Vote {
+    pub(super) proposal: String,
+    pub(super) officer: String,
+    pub(super) community: String,
     /// (voter key, bearer token), in roll order.
-    voters: Vec<(String, String)>,
+    pub(super) voters: Vec<(String, String)>,
 }
 
 pub(super) async fn sign_in(http: &Client, server: &Server, login: &str, password: &str) -> String {
@@ -226,7 +226,7 @@ pub(super) async fn sign_in(http: &Client, server: &Server, login: &str, passwor
 
 /// A community with a roll of `VOTERS`, every voter signed up by activation code, and a
 /// proposal open for voting — all through the HTTP API.
-async fn arrange(http: &Client, server: &Server) -> Vote {
+pub(super) async fn arrange(http: &Client, server: &Server) -> Vote {
     let admin = sign_in(http, server, ADMIN, ADMIN_PASSWORD).await;
     let community = ok_json(
         http.post(server.url("/communities"))

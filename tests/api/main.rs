@@ -9,4 +9,5 @@ mod durability;
 mod faults;
 mod live;
 mod proposals;
+mod read_only;
 mod support;
