@@ -32,6 +32,43 @@ pub enum Command {
     /// Administer the server's database (with the server stopped).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Write a consistent copy of the database to FILE: from the running server (votes go on
+    /// meanwhile), or directly when no server is running.
+    Backup(BackupArgs),
+    /// Put a backup in place of the database (with the server stopped).
+    Restore(RestoreArgs),
+}
+
+/// `yishi backup --to FILE`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy (a redb file; `yishi serve` can run on it directly).
+    #[arg(long)]
+    pub to: PathBuf,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// The running server's address (default: `server.listen` of the configuration).
+    #[arg(long)]
+    pub server: Option<String>,
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `yishi restore FILE`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup to restore.
+    pub file: PathBuf,
+    /// Replace an existing database (it is kept beside it as `yishi.redb.before-restore-…`).
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +196,18 @@ pub fn main() -> ExitCode {
                 }
             }
         }
+        Command::Backup(args) => {
+            let result =
+                load_config(args.config.as_deref(), None, args.data_dir).and_then(|config| {
+                    crate::backup::backup(&config, &args.to, args.server.as_deref(), args.force)
+                });
+            report("backup", result)
+        }
+        Command::Restore(args) => {
+            let result = load_config(args.config.as_deref(), None, args.data_dir)
+                .and_then(|config| crate::backup::restore(&config, &args.file, args.force));
+            report("restore", result)
+        }
         Command::Verify(args) => match verify(&args) {
             Ok(fingerprint) => {
                 println!("VALID");
@@ -182,6 +231,20 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+/// Prints what an operator command did (exit 0), or why it did nothing (exit 2).
+fn report(command: &str, result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("yishi {command}: {message}");
+            ExitCode::from(2)
+        }
     }
 }
 

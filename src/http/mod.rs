@@ -3,6 +3,7 @@
 //! `/healthz` and the vote writer's counters at `/metrics`.
 
 pub mod accounts;
+pub mod backup;
 pub mod communities;
 pub mod error;
 pub mod extract;
@@ -55,6 +56,9 @@ impl AppState {
             Duration::from_millis(config.vote.deadline_tick_millis.max(10)),
         )?;
         let auth = Arc::new(Auth::new(&config.auth));
+        if !store.is_read_only() {
+            backup::ensure_token(&config.store.data_dir);
+        }
         // Expired sessions are swept hourly so the table does not grow without bound.
         let sweeper = store.clone();
         tokio::spawn(async move {
@@ -87,7 +91,9 @@ pub fn router(state: AppState) -> Router {
         .merge(communities::router())
         .merge(proposals::router())
         .merge(live::router())
-        .merge(results::router());
+        .merge(results::router())
+        // Reliability (issue 9): backups.
+        .merge(backup::router());
     let limits = &state.config.server;
     Router::new()
         .nest("/api/v1", api)

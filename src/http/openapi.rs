@@ -12,6 +12,8 @@ use utoipa::OpenApi;
         (path = "/api/v1", api = super::proposals::ProposalsApi),
         (path = "/api/v1", api = super::live::LiveApi),
         (path = "/api/v1", api = super::results::ResultsApi),
+        // Reliability (issue 9): backups.
+        (path = "/api/v1", api = super::backup::BackupApi),
     )
 )]
 pub struct ApiDoc;

@@ -2,6 +2,7 @@
 //! acknowledged. The rest of the server sees only this module's narrow interface: typed record
 //! helpers inside read and write transactions, run off the async runtime.
 
+pub mod backup;
 #[cfg(feature = "faults")]
 pub mod faults;
 mod overlay;

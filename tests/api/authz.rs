@@ -609,6 +609,14 @@ fn matrix(w: &World) -> Vec<Case> {
             members(101),
         ),
         case(get.clone(), "/receipts/{r}", F::None, Body::None, all(200)),
+        // --- reliability (issue 9): backups ---------------------------------------------------
+        case(
+            get.clone(),
+            "/admin/backup",
+            F::None,
+            Body::None,
+            [ANON, 403, 403, 403, 403, 200],
+        ),
         // --- outside the API ------------------------------------------------------------------
         case(
             get.clone(),
@@ -1008,6 +1016,8 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/proposals/{proposal}/attestations"),
     ("post", "/proposals/{proposal}/publish"),
     ("get", "/proposals/{proposal}/certificate"),
+    // reliability (issue 9): backups
+    ("get", "/admin/backup"),
 ];
 
 const METHODS: [&str; 8] = [
