@@ -40,7 +40,10 @@ pub fn backup(
             summary.map(|s| (s, "directly (no server was running)".to_owned()))
         }
         Err(StoreError::Database(redb::Error::DatabaseAlreadyOpen)) => {
-            let url = server.map_or_else(|| local_url(config), str::to_owned);
+            let url = match server {
+                Some(url) => url.to_owned(),
+                None => local_url(config)?,
+            };
             from_server(config, &url, &partial).map(|s| (s, format!("from the server at {url}")))
         }
         Err(e) => Err(format!("cannot open {}: {e}", database.display())),
@@ -133,8 +136,14 @@ fn sync_dir(path: &Path) {
 
 /// The server's own address, as seen from its machine (a wildcard listen address means
 /// loopback).
-fn local_url(config: &Config) -> String {
+fn local_url(config: &Config) -> Result<String, String> {
     let mut address = config.server.listen;
+    if address.port() == 0 {
+        return Err(
+            "the server listens on a port of its choosing (`server.listen` port 0): give its address with --server"
+                .into(),
+        );
+    }
     if address.ip().is_unspecified() {
         address.set_ip(if address.is_ipv4() {
             std::net::Ipv4Addr::LOCALHOST.into()
@@ -142,7 +151,7 @@ fn local_url(config: &Config) -> String {
             std::net::Ipv6Addr::LOCALHOST.into()
         });
     }
-    format!("http://{address}")
+    Ok(format!("http://{address}"))
 }
 
 /// Streams the running server's snapshot into `to` and checks it.

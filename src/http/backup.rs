@@ -177,11 +177,11 @@ fn write_copy(
     Err(last.map_or_else(|| ApiError::Internal("no backup".into()), ApiError::from))
 }
 
-/// Test builds only: holds the snapshot open for `YISHI_FAULTS_BACKUP_PAUSE_MS`, so a test can
+/// Test builds only: holds the snapshot open for `FAULT_BACKUP_PAUSE_MS`, so a test can
 /// show votes being acknowledged while a backup is under way.
 fn pause() {
     #[cfg(feature = "faults")]
-    if let Some(ms) = std::env::var("YISHI_FAULTS_BACKUP_PAUSE_MS")
+    if let Some(ms) = std::env::var("FAULT_BACKUP_PAUSE_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
     {

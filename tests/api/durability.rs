@@ -79,7 +79,10 @@ impl Site {
             .arg(self.config())
             .arg("--data-dir")
             .arg(self.data())
-            .env_remove("RUST_LOG");
+            .env_remove("RUST_LOG")
+            // The crash test's own settings (tests/api/crash.rs) are not server configuration.
+            .env_remove("YISHI_CRASH_CYCLES")
+            .env_remove("YISHI_CRASH_SEED");
         command
     }
 
@@ -93,9 +96,15 @@ impl Site {
 
     /// Starts `yishi serve` and waits for the address it prints.
     pub(super) fn serve(&self, run: usize) -> Server {
+        self.serve_with(run, &[])
+    }
+
+    /// Starts `yishi serve` with extra environment variables.
+    pub(super) fn serve_with(&self, run: usize, env: &[(&str, &str)]) -> Server {
         let log = self.root.path().join(format!("serve-{run}.stderr"));
         let mut child = self
             .command(&["serve"])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())

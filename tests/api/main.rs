@@ -2,6 +2,7 @@
 
 mod accounts;
 mod authz;
+mod backup;
 mod certificates;
 mod communities;
 mod crash;
