@@ -685,7 +685,18 @@ async fn rotate(
     )
     .await;
     assert_eq!(closed["state"], "closed", "{closed}");
-    assert_eq!(closed["ledger_len"], len as u64, "{closed}");
+    // The final count is the ledger's, to the last entry.
+    let count = ok_json(
+        http.get(server.url(&format!("/proposals/{proposal}/tally")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap(),
+        "final tally",
+    )
+    .await;
+    assert_eq!(count["ledger_len"], len as u64, "{count}");
+    assert_eq!(count["final"], true, "{count}");
     for v in voters {
         let mut voter = v.lock().await;
         voter.last = None;
