@@ -147,7 +147,12 @@ impl ApiError {
                           now and nothing was; what is already recorded can be read."
                     .into(),
             },
-            Fault::Failed => ApiError::Retry,
+            Fault::Failed => ApiError::Unavailable {
+                code: "retry",
+                message: "the server could not use its database just now, so nothing was \
+                          recorded; please try again"
+                    .into(),
+            },
         }
     }
 }

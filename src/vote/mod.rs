@@ -228,7 +228,7 @@ struct Writer {
 
 /// How often a database that fell back to read-only after a storage failure (a full disk) is
 /// tried for writing again.
-const REOPEN_RETRY: Duration = Duration::from_secs(1);
+const REOPEN_RETRY: Duration = Duration::from_secs(5);
 
 /// The tables every ballot writes, opened once per batch rather than three times per ballot
 /// (each opening looks the table up and each closing writes its root back). Closed before a
@@ -865,34 +865,45 @@ impl Writer {
     /// At start (and after a storage failure, from what the reopened file holds): loads every
     /// voting proposal and every scheduled opening.
     fn recover(&mut self) -> Result<(), StoreError> {
-        self.open.clear();
         let store = self.store.clone();
-        store.read(|tx| self.recover_from(tx))
+        // Loaded whole before anything is replaced: a failed reload keeps the current state.
+        let (open, scheduled) = store.read(|tx| self.load_all(tx))?;
+        for proposal in open.values() {
+            self.hub.publish(proposal.snapshot());
+        }
+        self.open = open;
+        self.scheduled
+            .extend(scheduled.into_iter().map(|key| (key, ())));
+        Ok(())
     }
 
-    fn recover_from(&mut self, tx: &redb::ReadTransaction) -> Result<(), StoreError> {
+    /// Every voting proposal (its chain verified) and every scheduled opening.
+    #[allow(clippy::type_complexity)]
+    fn load_all(
+        &self,
+        tx: &redb::ReadTransaction,
+    ) -> Result<(HashMap<String, OpenProposal>, Vec<(Timestamp, String)>), StoreError> {
         let mut records = Vec::new();
         for item in tx.open_table(PROPOSALS)?.iter()? {
             let (_, value) = item?;
             records.push(decode::<ProposalRecord>("proposals", value.value())?);
         }
+        let (mut open, mut scheduled) = (HashMap::new(), Vec::new());
         for record in records {
             match record.state {
                 ProposalState::Voting => {
-                    let open = self.load_open(tx, &record)?;
-                    self.hub.publish(open.snapshot());
-                    self.open.insert(record.id.clone(), open);
+                    open.insert(record.id.clone(), self.load_open(tx, &record)?);
                 }
                 ProposalState::Deliberation => {
                     if let Some(opens_at) = record.opens_at.as_deref().and_then(|t| t.parse().ok())
                     {
-                        self.scheduled.insert((opens_at, record.id.clone()), ());
+                        scheduled.push((opens_at, record.id.clone()));
                     }
                 }
                 _ => {}
             }
         }
-        Ok(())
+        Ok((open, scheduled))
     }
 }
 

@@ -122,7 +122,7 @@ async fn assert_refused(response: reqwest::Response, code: &str) {
 
 /// Retries a ballot until the server answers other than 503 (it may still be reopening).
 async fn retry_until_recorded(app: &TestApp, vote: &Vote, voter: usize, choice: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let response = cast(app, vote, voter, choice).await;
         if response.status() != StatusCode::SERVICE_UNAVAILABLE || Instant::now() > deadline {
