@@ -115,3 +115,33 @@ impl StorageBackend for Overlay {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_stay_in_memory_and_read_back_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("file");
+        let original: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &original).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let overlay = Overlay::new(FileBackend::new(file).unwrap()).unwrap();
+
+        // A write across a page boundary, and growth past the end of the file.
+        overlay.write(4000, &[7; 200]).unwrap();
+        overlay.set_len(12_000).unwrap();
+        overlay.write(11_000, &[9; 10]).unwrap();
+        let mut seen = vec![0u8; 12_000];
+        overlay.read(0, &mut seen).unwrap();
+        let mut expected = original.clone();
+        expected[4000..4200].fill(7);
+        expected.resize(12_000, 0);
+        expected[11_000..11_010].fill(9);
+        assert_eq!(seen, expected);
+        assert!(overlay.read(11_990, &mut [0; 20]).is_err(), "past the end");
+        // The file itself is untouched.
+        assert_eq!(std::fs::read(&path).unwrap(), original);
+    }
+}
