@@ -32,6 +32,43 @@ pub enum Command {
     /// Administer the server's database (with the server stopped).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Write a consistent copy of the database to FILE: from the running server (votes go on
+    /// meanwhile), or directly when no server is running.
+    Backup(BackupArgs),
+    /// Put a backup in place of the database (with the server stopped).
+    Restore(RestoreArgs),
+}
+
+/// `yishi backup --to FILE`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy (a redb file; `yishi serve` can run on it directly).
+    #[arg(long)]
+    pub to: PathBuf,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// The running server's address (default: `server.listen` of the configuration).
+    #[arg(long)]
+    pub server: Option<String>,
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `yishi restore FILE`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup to restore.
+    pub file: PathBuf,
+    /// Replace an existing database (it is kept beside it as `yishi.redb.before-restore-…`).
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +196,18 @@ pub fn main() -> ExitCode {
                 }
             }
         }
+        Command::Backup(args) => {
+            let result =
+                load_config(args.config.as_deref(), None, args.data_dir).and_then(|config| {
+                    crate::backup::backup(&config, &args.to, args.server.as_deref(), args.force)
+                });
+            report("backup", result)
+        }
+        Command::Restore(args) => {
+            let result = load_config(args.config.as_deref(), None, args.data_dir)
+                .and_then(|config| crate::backup::restore(&config, &args.file, args.force));
+            report("restore", result)
+        }
         Command::Verify(args) => match verify(&args) {
             Ok(fingerprint) => {
                 println!("VALID");
@@ -182,6 +231,20 @@ pub fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+/// Prints what an operator command did (exit 0), or why it did nothing (exit 2).
+fn report(command: &str, result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("yishi {command}: {message}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -222,7 +285,24 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let listen = config.server.listen;
-        let state = crate::http::AppState::start(config).map_err(|e| e.to_string())?;
+        let data_dir = config.store.data_dir.clone();
+        let state = crate::http::AppState::start(config).map_err(|e| match e.fault() {
+            Some(crate::store::Fault::ReadOnly) => format!(
+                "the data directory {} is not writable and holds no database yet: make it writable or choose another with --data-dir",
+                data_dir.display()
+            ),
+            Some(crate::store::Fault::Full) => format!(
+                "the disk holding {} is full: free some space and start again",
+                data_dir.display()
+            ),
+            _ => format!("cannot open the database in {}: {e}", data_dir.display()),
+        })?;
+        if state.store.is_read_only() {
+            eprintln!(
+                "yishi serve: the data directory {} is read-only: serving reads only; votes, sign-ins and every other change are answered 503 `read_only` until it is writable and Yishi is restarted",
+                data_dir.display()
+            );
+        }
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

@@ -9,9 +9,11 @@
 //! - [`http`]: the axum API, its errors and OpenAPI document.
 //! - [`config`], [`clock`], [`cli`]: configuration, time and ids, the command line.
 //! - [`admin`]: `yishi admin` tasks run on the server's machine (creating the first admin).
+//! - [`backup`]: `yishi backup` and `yishi restore`.
 
 pub mod admin;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::store::StoreError;
+use crate::store::{Fault, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -45,6 +45,10 @@ pub enum ApiError {
     /// 503: the durable write failed; nothing was recorded and the same request may be retried.
     #[error("the vote could not be stored; nothing was recorded — please try again")]
     Retry,
+    /// 503: the disk is full (`storage_full`) or the data directory read-only (`read_only`):
+    /// nothing was recorded; reading still works.
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     /// 500: a fault on the server; details are logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -83,7 +87,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Retry => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Retry | ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,7 +97,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Invalid { code, .. } => code,
+            | ApiError::Invalid { code, .. }
+            | ApiError::Unavailable { code, .. } => code,
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::BadCredentials => "bad_credentials",
             ApiError::Forbidden(_) => "forbidden",
@@ -114,7 +119,10 @@ impl IntoResponse for ApiError {
         }
         let body = json!({"error": {"code": self.code(), "message": self.to_string()}});
         let mut response = (self.status(), Json(body)).into_response();
-        if matches!(self, ApiError::TooManyRequests(_) | ApiError::Retry) {
+        if matches!(
+            self,
+            ApiError::TooManyRequests(_) | ApiError::Retry | ApiError::Unavailable { .. }
+        ) {
             response
                 .headers_mut()
                 .insert("retry-after", axum::http::HeaderValue::from_static("1"));
@@ -123,9 +131,41 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl ApiError {
+    /// The answer to a request that met a storage failure: nothing was recorded.
+    pub fn from_fault(fault: Fault) -> Self {
+        match fault {
+            Fault::Full => ApiError::Unavailable {
+                code: "storage_full",
+                message: "the server's disk is full, so nothing can be recorded now and nothing \
+                          was; what is already recorded is safe and can be read. Try again later."
+                    .into(),
+            },
+            Fault::ReadOnly => ApiError::Unavailable {
+                code: "read_only",
+                message: "the server's data directory is read-only, so nothing can be recorded \
+                          now and nothing was; what is already recorded can be read."
+                    .into(),
+            },
+            Fault::Failed => ApiError::Unavailable {
+                code: "retry",
+                message: "the server could not use its database just now, so nothing was \
+                          recorded; please try again"
+                    .into(),
+            },
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e.fault() {
+            Some(fault) => {
+                tracing::warn!(error = %e, "storage failure");
+                ApiError::from_fault(fault)
+            }
+            None => ApiError::Internal(e.to_string()),
+        }
     }
 }
 

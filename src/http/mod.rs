@@ -3,6 +3,7 @@
 //! `/healthz`, `/readyz` and `/metrics` (see `ops`).
 
 pub mod accounts;
+pub mod backup;
 pub mod comments;
 pub mod committee;
 pub mod communities;
@@ -65,6 +66,9 @@ impl AppState {
         )?;
         let auth = Arc::new(Auth::new(&config.auth));
         let ops = Arc::new(ops::Ops::new(&config, votes.stats.clone()));
+        if !store.is_read_only() {
+            backup::ensure_token(&config.store.data_dir);
+        }
         // Expired sessions are swept hourly so the table does not grow without bound.
         let sweeper = store.clone();
         tokio::spawn(async move {
@@ -108,7 +112,9 @@ pub fn router(state: AppState) -> Router {
         .merge(petitions::router())
         .merge(meetings::router())
         .merge(outreach::router())
-        .merge(notices::router());
+        .merge(notices::router())
+        // Reliability (issue 9): backups.
+        .merge(backup::router());
     let limits = &state.config.server;
     Router::new()
         .nest("/api/v1", api)

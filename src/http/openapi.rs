@@ -23,6 +23,8 @@ use utoipa::{Modify, OpenApi};
         (path = "/api/v1", api = super::meetings::MeetingsApi),
         (path = "/api/v1", api = super::outreach::OutreachApi),
         (path = "/api/v1", api = super::notices::NoticesApi),
+        // Reliability (issue 9): backups.
+        (path = "/api/v1", api = super::backup::BackupApi),
     ),
     modifiers(&ErrorAnswers)
 )]

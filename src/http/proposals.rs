@@ -817,6 +817,7 @@ pub(crate) fn vote_error(e: VoteError) -> ApiError {
         VoteError::Ballot { code, message } => ApiError::invalid(code, message),
         VoteError::UnknownProposal => ApiError::NotFound("proposal"),
         VoteError::Retry => ApiError::Retry,
+        VoteError::Storage(fault) => ApiError::from_fault(fault),
     }
 }
 

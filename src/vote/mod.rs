@@ -28,7 +28,7 @@ use crate::store::records::{
     BallotRecord, CommunityRecord, ExtensionRecord, ProposalRecord, RollRecord, Secrecy,
 };
 use crate::store::tables::*;
-use crate::store::{Store, StoreError, audit, decode, encode, get_w, put};
+use crate::store::{Fault, Reads, Store, StoreError, audit, decode, encode, get_any, get_w, put};
 
 /// A ballot handed to the writer, already authenticated and authorised by the caller.
 #[derive(Debug, Clone)]
@@ -93,6 +93,9 @@ pub enum VoteError {
     /// The durable write failed: nothing was recorded; retry with the same idempotency key.
     #[error("the write could not be committed; nothing was recorded")]
     Retry,
+    /// The disk is full or the data directory read-only: nothing was recorded.
+    #[error("the server cannot record anything now ({0:?}); nothing was recorded")]
+    Storage(Fault),
 }
 
 pub fn channel_name(channel: Channel) -> &'static str {
@@ -182,6 +185,7 @@ impl Votes {
             scheduled: BTreeMap::new(),
             max_batch,
             stats: stats.clone(),
+            last_reopen: std::time::Instant::now(),
         };
         writer.recover()?;
         std::thread::Builder::new()
@@ -257,7 +261,13 @@ struct Writer {
     scheduled: BTreeMap<(Timestamp, String), ()>,
     max_batch: usize,
     stats: Arc<WriterStats>,
+    /// When the database was last reopened after a storage failure.
+    last_reopen: std::time::Instant,
 }
+
+/// How often a database that fell back to read-only after a storage failure (a full disk) is
+/// tried for writing again.
+const REOPEN_RETRY: Duration = Duration::from_secs(5);
 
 /// The tables every ballot writes, opened once per batch rather than three times per ballot
 /// (each opening looks the table up and each closing writes its root back). Closed before a
@@ -320,24 +330,30 @@ impl Writer {
         let mut ticks = false;
         // Proposals closed or withdrawn by an earlier command of this batch.
         let mut ended: std::collections::HashSet<String> = std::collections::HashSet::new();
+        // Commands not yet staged when a storage failure stops the batch are answered with it.
+        let mut queue: std::collections::VecDeque<Command> = batch.into();
         let outcome: Result<(), StoreError> = (|| {
             let tx = self.store.begin_write()?;
             // Every entry of a batch carries the batch's time.
             let stamp = now.to_string();
             let mut tables: Option<BallotTables<'_>> = None;
-            for command in batch {
+            while let Some(command) = queue.pop_front() {
                 match command {
                     Command::Cast(request, reply) if ended.contains(&request.proposal) => {
                         // Closed or withdrawn earlier in this batch: its count is final.
                         pending.push(Pending::Cast(reply, Err(VoteError::Closed)));
                     }
                     Command::Cast(request, reply) => {
+                        // Answered with the batch's failure if staging fails.
+                        pending.push(Pending::Cast(reply, Err(VoteError::Retry)));
                         let open = match &mut tables {
                             Some(open) => open,
                             None => tables.insert(BallotTables::open(&tx)?),
                         };
-                        let result = self.cast(open, &mut staged, request, now, &stamp);
-                        pending.push(Pending::Cast(reply, result?));
+                        let result = self.cast(open, &mut staged, request, now, &stamp)?;
+                        if let Some(Pending::Cast(_, slot)) = pending.last_mut() {
+                            *slot = result;
+                        }
                     }
                     Command::Change {
                         proposal,
@@ -347,6 +363,7 @@ impl Writer {
                     } => {
                         // A change may open these tables itself (reopening a closed vote).
                         tables = None;
+                        pending.push(Pending::Change(reply, Box::new(Err(VoteError::Retry))));
                         let result = self.change(&tx, &staged, &proposal, change, &actor, now)?;
                         let result = result.map(|(record, effect)| {
                             if matches!(effect, Effect::Unregister(..)) {
@@ -355,7 +372,9 @@ impl Writer {
                             effects.push(effect);
                             record
                         });
-                        pending.push(Pending::Change(reply, Box::new(result)));
+                        if let Some(Pending::Change(_, slot)) = pending.last_mut() {
+                            **slot = result;
+                        }
                     }
                     Command::Schedule { proposal, opens_at } => {
                         self.scheduled.insert((opens_at, proposal), ());
@@ -440,19 +459,68 @@ impl Writer {
                 }
             }
             Err(error) => {
-                tracing::error!(%error, "vote batch could not be committed; nothing acknowledged");
-                self.stats.commit_failures.fetch_add(1, Ordering::Relaxed);
+                let logged = !matches!(error, StoreError::ReadOnly | StoreError::Degraded(_));
+                if logged {
+                    tracing::error!(%error, "vote batch could not be committed; nothing acknowledged");
+                    self.stats.commit_failures.fetch_add(1, Ordering::Relaxed);
+                }
+                // A handle that saw an I/O error must be reopened; one that fell back to
+                // read-only after a failure is retried now and then (the disk may have room).
+                let retry_writable = matches!(error, StoreError::Degraded(_))
+                    && self.last_reopen.elapsed() >= REOPEN_RETRY;
+                if error.fault().is_some() && (logged || retry_writable) {
+                    self.last_reopen = std::time::Instant::now();
+                    self.restore_after_failure();
+                }
+                // The reopen tells a full disk from a passing failure when the error itself
+                // only said that an earlier write had failed.
+                let refusal = match self.store.degraded().or(error.fault()) {
+                    Some(fault @ (Fault::Full | Fault::ReadOnly)) => VoteError::Storage(fault),
+                    _ => VoteError::Retry,
+                };
+                // Refusals of their own (already voted, …) stand; everything else gets the
+                // failure: nothing of this batch is acknowledged.
+                let answer = |own: Option<VoteError>| match own {
+                    Some(VoteError::Retry) | None => refusal.clone(),
+                    Some(own) => own,
+                };
                 for p in pending {
                     match p {
                         Pending::Cast(reply, result) => {
-                            let _ = reply.send(result.and(Err(VoteError::Retry)));
+                            let _ = reply.send(Err(answer(result.err())));
                         }
                         Pending::Change(reply, result) => {
-                            let _ = reply.send(result.and(Err(VoteError::Retry)));
+                            let _ = reply.send(Err(answer(result.err())));
                         }
                     }
                 }
+                for command in queue {
+                    match command {
+                        Command::Cast(_, reply) => {
+                            let _ = reply.send(Err(refusal.clone()));
+                        }
+                        Command::Change { reply, .. } => {
+                            let _ = reply.send(Err(refusal.clone()));
+                        }
+                        Command::Schedule { proposal, opens_at } => {
+                            self.scheduled.insert((opens_at, proposal), ());
+                        }
+                        Command::Tick => {}
+                    }
+                }
             }
+        }
+    }
+
+    /// After a failed write: reopens the database (redb refuses every call on a handle that saw
+    /// an I/O error) and reloads the open proposals from what is on disk, so the in-memory
+    /// counts equal the file even if the failed commit reached it after all (its voters' retries
+    /// are then replayed, never counted twice). If the file cannot be reopened yet, the next
+    /// batch or clock tick tries again.
+    fn restore_after_failure(&mut self) {
+        match self.store.reopen().and_then(|()| self.recover()) {
+            Ok(()) => tracing::warn!("database reopened after a storage failure"),
+            Err(error) => tracing::error!(%error, "the database cannot be reopened yet"),
         }
     }
 
@@ -815,25 +883,25 @@ impl Writer {
     /// Loads a voting proposal from the database: electorate, ballots, chain (verified).
     fn load_open(
         &self,
-        tx: &WriteTransaction,
+        tx: &impl Reads,
         record: &ProposalRecord,
     ) -> Result<OpenProposal, StoreError> {
         let corrupt = |message: String| StoreError::Corrupt {
             table: "ledger".into(),
             message,
         };
-        let electorate = get_w::<&str, RollRecord>(tx, ELECTORATES, record.id.as_str())?
+        let electorate = get_any::<&str, RollRecord>(tx, ELECTORATES, record.id.as_str())?
             .ok_or_else(|| corrupt(format!("electorate of {} missing", record.id)))?
             .to_roll();
         let rule = Rule::try_from(record.rule.clone()).map_err(|e| corrupt(e.to_string()))?;
-        let community: CommunityRecord = get_w(tx, COMMUNITIES, record.community.as_str())?
+        let community: CommunityRecord = get_any(tx, COMMUNITIES, record.community.as_str())?
             .ok_or_else(|| corrupt("community missing".into()))?;
         let opening_hash = record
             .opening_hash
             .clone()
             .ok_or_else(|| corrupt(format!("opening of {} missing", record.id)))?;
         let election = election_of(record).map_err(|e| corrupt(e.to_string()))?;
-        let ledger = tx.open_table(LEDGER)?;
+        let ledger = tx.table(LEDGER)?;
         let mut entries = Vec::new();
         for item in ledger.range((record.id.as_str(), 1)..=(record.id.as_str(), u64::MAX))? {
             let (_, value) = item?;
@@ -841,7 +909,7 @@ impl Writer {
         }
         let head = crate::domain::ledger::verify_chain(&record.id, &opening_hash, &entries)
             .map_err(|e| corrupt(format!("proposal {}: {e}", record.id)))?;
-        let ballots = tx.open_table(BALLOTS)?;
+        let ballots = tx.table(BALLOTS)?;
         let mut casts = Vec::new();
         for item in ballots.range((record.id.as_str(), "")..=(record.id.as_str(), "\u{10ffff}"))? {
             let (key, value) = item?;
@@ -900,32 +968,48 @@ impl Writer {
         )
     }
 
-    /// At start: loads every voting proposal and every scheduled opening.
+    /// At start (and after a storage failure, from what the reopened file holds): loads every
+    /// voting proposal and every scheduled opening.
     fn recover(&mut self) -> Result<(), StoreError> {
-        let tx = self.store.begin_write()?;
+        let store = self.store.clone();
+        // Loaded whole before anything is replaced: a failed reload keeps the current state.
+        let (open, scheduled) = store.read(|tx| self.load_all(tx))?;
+        for proposal in open.values() {
+            self.hub.publish(proposal.snapshot());
+        }
+        self.open = open;
+        self.scheduled
+            .extend(scheduled.into_iter().map(|key| (key, ())));
+        Ok(())
+    }
+
+    /// Every voting proposal (its chain verified) and every scheduled opening.
+    #[allow(clippy::type_complexity)]
+    fn load_all(
+        &self,
+        tx: &redb::ReadTransaction,
+    ) -> Result<(HashMap<String, OpenProposal>, Vec<(Timestamp, String)>), StoreError> {
         let mut records = Vec::new();
         for item in tx.open_table(PROPOSALS)?.iter()? {
             let (_, value) = item?;
             records.push(decode::<ProposalRecord>("proposals", value.value())?);
         }
+        let (mut open, mut scheduled) = (HashMap::new(), Vec::new());
         for record in records {
             match record.state {
                 ProposalState::Voting => {
-                    let open = self.load_open(&tx, &record)?;
-                    self.hub.publish(open.snapshot());
-                    self.open.insert(record.id.clone(), open);
+                    open.insert(record.id.clone(), self.load_open(tx, &record)?);
                 }
                 ProposalState::Deliberation => {
                     if let Some(opens_at) = record.opens_at.as_deref().and_then(|t| t.parse().ok())
                     {
-                        self.scheduled.insert((opens_at, record.id.clone()), ());
+                        scheduled.push((opens_at, record.id.clone()));
                     }
                 }
                 _ => {}
             }
         }
-        tx.abort()?;
-        Ok(())
+        Ok((open, scheduled))
     }
 }
 

@@ -717,6 +717,14 @@ fn matrix(w: &World) -> Vec<Case> {
             json(json!({})),
             [ANON, 404, 200, 200, 200, 403],
         ),
+        // --- reliability (issue 9): backups ---------------------------------------------------
+        case(
+            get.clone(),
+            "/admin/backup",
+            F::None,
+            Body::None,
+            [ANON, 403, 403, 403, 403, 200],
+        ),
         // --- outside the API ------------------------------------------------------------------
         case(
             get.clone(),
@@ -1163,6 +1171,8 @@ const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/proposals/{proposal}/outreach"),
     ("get", "/communities/{community}/notices"),
     ("post", "/communities/{community}/notices/seen"),
+    // reliability (issue 9): backups
+    ("get", "/admin/backup"),
 ];
 
 const METHODS: [&str; 8] = [

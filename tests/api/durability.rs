@@ -17,10 +17,10 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use yishi::domain::ledger::{Entry, verify_chain};
 
-const BIN: &str = env!("CARGO_BIN_EXE_yishi");
-const ADMIN: &str = "root";
-const ADMIN_PASSWORD: &str = "root-password-1";
-const PASSWORD: &str = "resident-password";
+pub(super) const BIN: &str = env!("CARGO_BIN_EXE_yishi");
+pub(super) const ADMIN: &str = "root";
+pub(super) const ADMIN_PASSWORD: &str = "root-password-1";
+pub(super) const PASSWORD: &str = "resident-password";
 /// Voters on the roll, each casting one ballot from its own task.
 const VOTERS: usize = 40;
 /// The server is stopped once this many ballots are acknowledged.
@@ -29,7 +29,7 @@ const STOP_AFTER: usize = 12;
 const TEST_BUDGET: Duration = Duration::from_secs(240);
 
 /// Cheap hashing, any port, quiet logs; logins are not what is tested here.
-const CONFIG: &str = r#"
+pub(super) const CONFIG: &str = r#"
 [server]
 listen = "127.0.0.1:0"
 
@@ -51,27 +51,27 @@ filter = "warn"
 "#;
 
 /// A temporary directory with the configuration file and the data directory.
-struct Site {
-    root: TempDir,
+pub(super) struct Site {
+    pub(super) root: TempDir,
 }
 
 impl Site {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let root = tempfile::tempdir().expect("temporary directory");
         std::fs::write(root.path().join("yishi.toml"), CONFIG).expect("config written");
         std::fs::create_dir(root.path().join("data")).expect("data directory");
         Self { root }
     }
 
-    fn config(&self) -> PathBuf {
+    pub(super) fn config(&self) -> PathBuf {
         self.root.path().join("yishi.toml")
     }
 
-    fn data(&self) -> PathBuf {
+    pub(super) fn data(&self) -> PathBuf {
         self.root.path().join("data")
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(super) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(BIN);
         command
             .args(args)
@@ -79,12 +79,15 @@ impl Site {
             .arg(self.config())
             .arg("--data-dir")
             .arg(self.data())
-            .env_remove("RUST_LOG");
+            .env_remove("RUST_LOG")
+            // The crash test's own settings (tests/api/crash.rs) are not server configuration.
+            .env_remove("YISHI_CRASH_CYCLES")
+            .env_remove("YISHI_CRASH_SEED");
         command
     }
 
     /// `yishi admin create-admin`, with the password on standard input.
-    fn create_admin(&self) {
+    pub(super) fn create_admin(&self) {
         let mut command = self.command(&["admin", "create-admin", "--login", ADMIN]);
         let (status, stdout, stderr) = run_bounded(&mut command, Some(ADMIN_PASSWORD));
         assert!(status.success(), "create-admin: {stderr}");
@@ -92,10 +95,16 @@ impl Site {
     }
 
     /// Starts `yishi serve` and waits for the address it prints.
-    fn serve(&self, run: usize) -> Server {
+    pub(super) fn serve(&self, run: usize) -> Server {
+        self.serve_with(run, &[])
+    }
+
+    /// Starts `yishi serve` with extra environment variables.
+    pub(super) fn serve_with(&self, run: usize, env: &[(&str, &str)]) -> Server {
         let log = self.root.path().join(format!("serve-{run}.stderr"));
         let mut child = self
             .command(&["serve"])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -134,9 +143,9 @@ impl Site {
 }
 
 /// A running server; killed when dropped (a failing test leaves no process behind).
-struct Server {
+pub(super) struct Server {
     child: Option<Child>,
-    base: String,
+    pub(super) base: String,
 }
 
 impl Drop for Server {
@@ -149,12 +158,12 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.base)
     }
 
     /// Sends SIGTERM (a graceful stop) or SIGKILL and waits for the process to end.
-    async fn stop(&mut self, how: Stop) -> ExitStatus {
+    pub(super) async fn stop(&mut self, how: Stop) -> ExitStatus {
         let child = self.child.as_mut().expect("running");
         match how {
             Stop::Term => {
@@ -182,12 +191,12 @@ impl Server {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stop {
+pub(super) enum Stop {
     Term,
     Kill,
 }
 
-fn client() -> Client {
+pub(super) fn client() -> Client {
     Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(20))
@@ -195,7 +204,7 @@ fn client() -> Client {
         .unwrap()
 }
 
-async fn ok_json(response: reqwest::Response, what: &str) -> Value {
+pub(super) async fn ok_json(response: reqwest::Response, what: &str) -> Value {
     let status = response.status();
     let text = response.text().await.unwrap();
     assert!(status.is_success(), "{what}: {status} {text}");
@@ -203,15 +212,15 @@ async fn ok_json(response: reqwest::Response, what: &str) -> Value {
 }
 
 /// The vote being tested: its proposal, the officer, and every voter's session.
-struct Vote {
-    proposal: String,
-    officer: String,
-    community: String,
+pub(super) struct Vote {
+    pub(super) proposal: String,
+    pub(super) officer: String,
+    pub(super) community: String,
     /// (voter key, bearer token), in roll order.
-    voters: Vec<(String, String)>,
+    pub(super) voters: Vec<(String, String)>,
 }
 
-async fn sign_in(http: &Client, server: &Server, login: &str, password: &str) -> String {
+pub(super) async fn sign_in(http: &Client, server: &Server, login: &str, password: &str) -> String {
     let body = ok_json(
         http.post(server.url("/session"))
             .json(&json!({"login": login, "password": password}))
@@ -226,7 +235,7 @@ async fn sign_in(http: &Client, server: &Server, login: &str, password: &str) ->
 
 /// A community with a roll of `VOTERS`, every voter signed up by activation code, and a
 /// proposal open for voting — all through the HTTP API.
-async fn arrange(http: &Client, server: &Server) -> Vote {
+pub(super) async fn arrange(http: &Client, server: &Server) -> Vote {
     let admin = sign_in(http, server, ADMIN, ADMIN_PASSWORD).await;
     let community = ok_json(
         http.post(server.url("/communities"))
@@ -687,7 +696,10 @@ fn verify(dir: &Path, key: &str) -> (ExitStatus, String, String) {
 
 /// Runs a short command to its end, with `input` as a line on standard input; kills it if it
 /// takes over 30 s. Returns its status, standard output and standard error.
-fn run_bounded(command: &mut Command, input: Option<&str>) -> (ExitStatus, String, String) {
+pub(super) fn run_bounded(
+    command: &mut Command,
+    input: Option<&str>,
+) -> (ExitStatus, String, String) {
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -3,12 +3,16 @@
 mod abuse;
 mod accounts;
 mod authz;
+mod backup;
 mod certificates;
 mod communities;
+mod crash;
 mod deliberation;
 mod durability;
 mod elections;
+mod faults;
 mod live;
 mod operations;
 mod proposals;
+mod read_only;
 mod support;
