@@ -823,6 +823,12 @@ export const STRINGS = {
     "revisions.revise.amount": "Cost ({currency})",
     "revisions.revise.submit": "Save as a new revision",
     "revisions.revise.done": "Saved as a new revision.",
+    // Integration: committee changes in "what's new" (issues 7 and 8).
+    "notices.committee_constituted": "The owners' committee was seated from the election",
+    "notices.committee_vacancy": "{who} left the owners' committee:",
+    "notices.committee_moved_up": "{who} moved up from the alternates.",
+    "notices.committee_nobody_moved": "No alternate was left to move up.",
+    "notices.committee_reelection_due": "Fewer than half the committee's seats are filled and no alternate is left: a new election is due.",
   },
   zh: {
     "app.name": "议事",
@@ -1645,5 +1651,11 @@ export const STRINGS = {
     "revisions.revise.amount": "费用（{currency}）",
     "revisions.revise.submit": "保存为新版本",
     "revisions.revise.done": "已保存为新版本。",
+    // Integration: committee changes in "what's new" (issues 7 and 8).
+    "notices.committee_constituted": "业主委员会已根据选举结果组成：",
+    "notices.committee_vacancy": "{who} 已离任业主委员会：",
+    "notices.committee_moved_up": "候补 {who} 递补。",
+    "notices.committee_nobody_moved": "已无候补可递补。",
+    "notices.committee_reelection_due": "委员会在任人数已不足半数且无候补：需要重新选举。",
   },
 };
