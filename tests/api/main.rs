@@ -5,6 +5,7 @@ mod authz;
 mod certificates;
 mod communities;
 mod deliberation;
+mod demo;
 mod durability;
 mod elections;
 mod live;
