@@ -1221,3 +1221,58 @@ async fn committee_changes_reach_residents_as_notices_since_their_last_visit() {
     assert_eq!(notices[0]["moved_up"], Value::Null);
     assert_eq!(notices[1]["date"], "2027-11-01");
 }
+
+#[tokio::test]
+async fn an_election_is_never_taken_by_a_show_of_hands() {
+    let app = spawn_app().await;
+    let o = owners(&app, &[]).await;
+    let (p, _) = create_election(&app, &o, 2, 1, &["X", "Y", "Z"], json!({})).await;
+    step(&app, &o, &p, "open").await;
+    let in_a_minute = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(60))
+        .unwrap()
+        .to_string();
+    let response = app
+        .post_json(
+            &format!("/communities/{}/meetings", o.community),
+            &o.officer,
+            json!({"title": "Owners' assembly", "starts_at": in_a_minute, "place": "hall",
+                   "agenda": [{"kind": "proposal", "id": p}]}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let meeting: Value = response.json().await.unwrap();
+    let id = meeting["id"].as_str().unwrap();
+    let response = app
+        .put_json(
+            &format!("/meetings/{id}/attendance"),
+            &o.officer,
+            json!({"attendees": [{"voter": "v01", "name": "钱一"}]}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let response = app
+        .post_json(
+            &format!("/meetings/{id}/show-of-hands"),
+            &o.officer,
+            json!({"proposal": p, "hands": [{"voter": "v01", "choice": "yes"}]}),
+        )
+        .await;
+    let (status, code, message) = error(response).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "election_ballot")
+    );
+    assert!(message.contains("paper ballot"), "{message}");
+    // Nothing was recorded: the household can still cast its paper ballot.
+    let tally: Value = app
+        .get(&format!("/proposals/{p}/tally"), &o.officer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tally["turnout"]["headcount"], 0, "{tally}");
+    let response = assisted(&app, &o, &p, "v01", &["c1"], "paper").await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
