@@ -1,7 +1,7 @@
 //! An owners' committee election in the browser (issue 8): a resident on a 360 × 640 phone reads
 //! "choose up to 2", ticks candidates while the count follows, cannot tick a third, confirms and
-//! gets the receipt, in English and in Chinese; then reads the published ranking and the
-//! committee roster. Every screen is screenshotted and audited like the main story.
+//! gets the receipt, in English and in Chinese; watches the ranking on the projector view; then
+//! reads the published ranking and the committee roster. Every screen is screenshotted and audited like the main story.
 
 use std::time::Duration;
 
@@ -243,6 +243,16 @@ async fn story(tools: support::Tools) {
         )
         .await;
     resident.check_screen("phone-e5-recorded").await;
+    // The projector shows the same ranking, live, for the room.
+    resident.goto(&format!("/projector/{p}")).await;
+    resident
+        .wait_text(
+            &format!(".candidate-result[data-candidate='{}']", ids[0]),
+            "the ranking on the projector",
+            |t| t.contains("1 household approves"),
+        )
+        .await;
+    resident.check_screen("phone-e5b-projector").await;
 
     // The count closes, the officer settles the result and seats the committee.
     for (voter, approve) in [
