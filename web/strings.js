@@ -824,7 +824,7 @@ export const STRINGS = {
     "revisions.revise.submit": "Save as a new revision",
     "revisions.revise.done": "Saved as a new revision.",
     // Integration: committee changes in "what's new" (issues 7 and 8).
-    "notices.committee_constituted": "The owners' committee was seated from the election",
+    "notices.committee_constituted": "The owners' committee was seated from the election:",
     "notices.committee_vacancy": "{who} left the owners' committee:",
     "notices.committee_moved_up": "{who} moved up from the alternates.",
     "notices.committee_nobody_moved": "No alternate was left to move up.",
