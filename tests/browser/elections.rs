@@ -244,7 +244,7 @@ async fn story(tools: support::Tools) {
         .await;
     resident.check_screen("phone-e5-recorded").await;
     // The projector shows the same ranking, live, for the room.
-    resident.goto(&format!("/projector/{p}")).await;
+    resident.click(&format!("a[href='/projector/{p}']")).await;
     resident
         .wait_text(
             &format!(".candidate-result[data-candidate='{}']", ids[0]),

@@ -359,6 +359,7 @@ export async function residentPage(ctx, p) {
   const tallySection = rankingSection(ctx, p, election);
 
   const links = [];
+  if (["voting", "closed", "certified"].includes(p.state)) links.push(h("a", { href: `/projector/${p.id}`, class: "button secondary" }, t("links.projector")));
   if (["closed", "certified"].includes(p.state)) links.push(h("a", { href: `/result/${p.id}`, class: "button secondary" }, t("links.result")));
   links.push(h("a", { href: `/committee/${p.community}`, class: "button secondary" }, t("el.committee")));
   if (isOfficer) links.push(h("a", { href: `/officer/p/${p.id}`, class: "button secondary" }, t("links.manage")));
