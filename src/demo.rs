@@ -1,14 +1,18 @@
 //! `yishi serve --demo`: seeds, once, a compound of 100 households in 105 units with realistic floor areas,
-//! an officer, an observer and three residents, and the road-repair vote open with some paper
-//! ballots already entered — so a newcomer sees Yishi working in one command.
+//! an officer, an observer and three residents, the road-repair vote open with some paper
+//! ballots already entered, an owners' committee election in voting, a residents' petition with
+//! a co-signature and a discussion — so a newcomer sees Yishi working in one command.
 
 use std::fmt::Write as _;
 
+use axum::body::Body;
+use axum::http::{Method, Request, header};
 use jiff::{SignedDuration, Timestamp};
-use serde_json::json;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
 
 use crate::auth::password::{hash_blocking, params};
-use crate::auth::{Login, Password, insert_account};
+use crate::auth::{Login, Password, insert_account, session};
 use crate::clock;
 use crate::domain::ledger::Channel;
 use crate::domain::roll::Roll;
@@ -59,7 +63,7 @@ pub const LOGINS: [DemoLogin; 6] = [
     DemoLogin {
         login: "lijianguo",
         password: "demo-resident-2026",
-        who: "resident, building 2, has not voted",
+        who: "resident, building 2, has not voted; raised the e-bike shed petition",
     },
     DemoLogin {
         login: "zhang",
@@ -114,7 +118,7 @@ pub async fn seed(state: &AppState) -> Result<&'static [DemoLogin], StoreError> 
     if seeded {
         return Ok(&LOGINS);
     }
-    let (community, officer, proposal) = store
+    let (community, accounts, proposal) = store
         .call(move |s| {
             let params = params(&auth).map_err(|message| StoreError::Corrupt {
                 table: "config".into(),
@@ -133,6 +137,7 @@ pub async fn seed(state: &AppState) -> Result<&'static [DemoLogin], StoreError> 
             s.write(|tx| seed_records(tx, hashes))
         })
         .await?;
+    let officer = accounts[1].clone();
     // Open through the writer, as an officer would, then enter some paper ballots.
     state
         .votes
@@ -173,14 +178,216 @@ pub async fn seed(state: &AppState) -> Result<&'static [DemoLogin], StoreError> 
                 message: e.to_string(),
             })?;
     }
+    seed_through_the_api(state, &community, &accounts, &proposal).await?;
     tracing::info!(%community, %proposal, "demo community seeded");
     Ok(&LOGINS)
 }
 
+/// The demo's voices: an API call that failed stops the seeding with what the server said.
+fn demo_failed(what: &str, message: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        table: "demo".into(),
+        message: format!("seeding the demo failed at {what}: {message}"),
+    }
+}
+
+/// Calls the API in-process with a bearer token, exactly as a client would, so the demo's
+/// election, petition and discussion pass the same handlers and checks as anyone's.
+async fn call(
+    router: &axum::Router,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> Result<Value, StoreError> {
+    let request = Request::builder()
+        .method(method)
+        .uri(format!("/api/v1{path}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .map_err(|e| demo_failed(path, e))?;
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .map_err(|e| demo_failed(path, e))?;
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .map_err(|e| demo_failed(path, e))?;
+    if !status.is_success() {
+        return Err(demo_failed(path, String::from_utf8_lossy(&bytes)));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| demo_failed(path, e))
+}
+
+/// The committee election's candidates: name and statement (both languages).
+const CANDIDATES: [(&str, &str); 7] = [
+    (
+        "李建国",
+        "退休工程师。修路的账目我会每月公示。Retired engineer: I will post the road accounts every month.",
+    ),
+    (
+        "王秀英",
+        "在小区住了二十年，愿意为老人多跑腿。Twenty years here; I will run errands for the elderly.",
+    ),
+    (
+        "陈静",
+        "会计师，管好维修资金。Accountant: I will keep the maintenance fund in order.",
+    ),
+    (
+        "刘洋",
+        "希望加装电梯和充电棚。I want lifts and an e-bike charging shed.",
+    ),
+    (
+        "赵敏",
+        "物业合同到期前重新招标。Re-tender the property contract before it expires.",
+    ),
+    (
+        "孙浩",
+        "年轻人也该出力。Younger owners should pitch in too.",
+    ),
+    (
+        "周婷",
+        "每月一次业主开放日。An open day for owners every month.",
+    ),
+];
+
+/// Seeds, as its users would through the API: the owners' committee election (created, opened,
+/// with paper ballots entered by the officer), a petition raised by one resident and co-signed
+/// by another, and a short discussion with the council's answers.
+async fn seed_through_the_api(
+    state: &AppState,
+    community: &str,
+    accounts: &[String],
+    road: &str,
+) -> Result<(), StoreError> {
+    let now = clock::now();
+    let mut tokens = Vec::new();
+    for account in accounts {
+        let account = account.clone();
+        tokens.push(
+            state
+                .store
+                .call(move |s| session::create(s, &account, now, 1))
+                .await?,
+        );
+    }
+    let [_admin, officer, _observer, wang, lijianguo, zhang] = tokens.as_slice() else {
+        return Err(demo_failed("sessions", "six demo accounts expected"));
+    };
+    let router = crate::http::router(state.clone());
+    let later = |days: i64| {
+        now.checked_add(SignedDuration::from_hours(days * 24))
+            .unwrap_or(Timestamp::MAX)
+            .to_string()
+    };
+
+    // The owners' committee election, open for voting, with paper ballots from the meeting.
+    let election = call(&router, officer, Method::POST, &format!("/communities/{community}/elections"), json!({
+        "title": "业主委员会选举 · Elect the owners' committee",
+        "body": "选出5名委员和2名候补，任期五年；每人最多选5人。\n\n                 Five members and two alternates for a five-year term; approve up to five.",
+        "seats": 5,
+        "alternates": 2,
+        "candidates": CANDIDATES.iter().map(|(name, statement)| json!({"name": name, "statement": statement})).collect::<Vec<_>>(),
+        "closes_at": later(21),
+    })).await?;
+    let election_id = election["id"].as_str().unwrap_or_default().to_owned();
+    let candidate_ids: Vec<String> = election["election"]["candidates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["id"].as_str().map(str::to_owned))
+        .collect();
+    call(
+        &router,
+        officer,
+        Method::POST,
+        &format!("/proposals/{election_id}/open"),
+        json!({}),
+    )
+    .await?;
+    let roll = Roll::from_csv(&roll_csv()).expect("the demo roll is valid");
+    for (i, voter) in roll
+        .voters()
+        .iter()
+        .filter(|v| v.key.starts_with('h'))
+        .skip(20)
+        .take(38)
+        .enumerate()
+    {
+        // Each household approves up to five, in a pattern that spreads the support.
+        let approve: Vec<&String> = candidate_ids
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| (i * 3 + c * 5) % 7 < 7 - c)
+            .map(|(_, id)| id)
+            .take(5)
+            .collect();
+        call(&router, officer, Method::POST, &format!("/proposals/{election_id}/assisted-ballots"), json!({
+            "voter": voter.key, "approve": approve, "idempotency_key": format!("demo-election-{}", voter.key),
+            "method": "paper", "note": "paper: ballot box at the residents' meeting",
+        })).await?;
+    }
+
+    // A residents' petition, co-signed by a neighbour, with a discussion.
+    let petition = call(&router, lijianguo, Method::POST, &format!("/communities/{community}/petitions"), json!({
+        "title": "在3号楼旁加装电动自行车充电棚 · A covered e-bike charging shed by building 3",
+        "body": "楼道里充电太危险，去年2号楼差点起火。请议事会在3号楼旁建一个有顶的充电棚。\n\n                 Charging e-bikes in the stairwells is dangerous: building 2 nearly caught fire last                  year. Please build a covered charging shed next to building 3.",
+        "signing_closes": later(30),
+    })).await?;
+    let petition_id = petition["id"].as_str().unwrap_or_default().to_owned();
+    call(
+        &router,
+        zhang,
+        Method::POST,
+        &format!("/petitions/{petition_id}/cosign"),
+        json!({}),
+    )
+    .await?;
+    let question = call(
+        &router,
+        zhang,
+        Method::POST,
+        &format!("/petitions/{petition_id}/comments"),
+        json!({
+            "body": "支持！充电棚的电费怎么分摊？ Agreed! How would the electricity be paid for?",
+        }),
+    )
+    .await?;
+    call(&router, officer, Method::POST, &format!("/petitions/{petition_id}/comments"), json!({
+        "body": "按**扫码计费**，每度电按居民电价收取。 Pay per use by **QR code**, at the residential rate.",
+        "parent": question["id"],
+    })).await?;
+    let road_question = call(
+        &router,
+        wang,
+        Method::POST,
+        &format!("/proposals/{road}/comments"),
+        json!({
+            "body": "施工期间车辆停在哪里？ Where do we park while the road is being repaired?",
+        }),
+    )
+    .await?;
+    call(&router, officer, Method::POST, &format!("/proposals/{road}/comments"), json!({
+        "body": "施工分两段进行，另一段照常通行；临时车位在5号楼北侧。 The work is done in two halves;                  the other half stays open, and temporary parking is north of building 5.",
+        "parent": road_question["id"],
+    })).await?;
+
+    // The demo's sessions end here; each visitor signs in for themselves.
+    for token in tokens {
+        state.store.call(move |s| session::end(s, &token)).await?;
+    }
+    Ok(())
+}
+
+/// Writes the community, its roll, the accounts and the road-repair proposal; returns the
+/// community id, the account ids in the order of `LOGINS`, and the proposal id.
 fn seed_records(
     tx: &redb::WriteTransaction,
     hashes: Vec<String>,
-) -> Result<(String, String, String), StoreError> {
+) -> Result<(String, Vec<String>, String), StoreError> {
     let now = clock::now();
     let at = now.to_string();
     let community = CommunityRecord {
@@ -295,6 +502,7 @@ fn seed_records(
         election: None,
     };
     put(tx, PROPOSALS, proposal.id.as_str(), &proposal)?;
+    crate::store::deliberation::record_revision(tx, &proposal, &officer, "officer", &at)?;
     tx.open_table(COMMUNITY_PROPOSALS)?
         .insert((community.id.as_str(), proposal.id.as_str()), at.as_str())?;
     audit(
@@ -307,13 +515,14 @@ fn seed_records(
     )?;
     tx.open_table(META)?
         .insert(DEMO_KEY, community.id.as_bytes())?;
-    Ok((community.id, officer, proposal.id))
+    Ok((community.id, ids, proposal.id))
 }
 
 /// What `serve --demo` prints.
 pub fn banner(address: &std::net::SocketAddr, logins: &[DemoLogin]) -> String {
     let mut out = format!(
-        "Demo community: {COMMUNITY_NAME} — 100 households in 105 units; the road-repair vote is open.\n\
+        "Demo community: {COMMUNITY_NAME} — 100 households in 105 units; the road-repair vote and\n\
+         the owners' committee election are open, and a residents' petition collects signatures.\n\
          Open http://{address}/ and sign in as:\n"
     );
     for login in logins {

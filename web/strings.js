@@ -823,6 +823,16 @@ export const STRINGS = {
     "revisions.revise.amount": "Cost ({currency})",
     "revisions.revise.submit": "Save as a new revision",
     "revisions.revise.done": "Saved as a new revision.",
+    // Integration: committee changes in "what's new" (issues 7 and 8).
+    "notices.committee_constituted": "The owners' committee was seated from the election:",
+    "notices.committee_vacancy": "{who} left the owners' committee:",
+    "notices.committee_moved_up": "{who} moved up from the alternates.",
+    "notices.committee_nobody_moved": "No alternate was left to move up.",
+    "notices.committee_reelection_due": "Fewer than half the committee's seats are filled and no alternate is left: a new election is due.",
+    "petition.origin": "Raised by residents in the petition {title}.",
+    "revisions.revise.rule": "Rule",
+    "revisions.revise.rule_keep": "Keep the current rule",
+    "revisions.revise.rule_hint": "Choosing a preset replaces the whole rule, extra conditions included.",
   },
   zh: {
     "app.name": "议事",
@@ -1645,5 +1655,15 @@ export const STRINGS = {
     "revisions.revise.amount": "费用（{currency}）",
     "revisions.revise.submit": "保存为新版本",
     "revisions.revise.done": "已保存为新版本。",
+    // Integration: committee changes in "what's new" (issues 7 and 8).
+    "notices.committee_constituted": "业主委员会已根据选举结果组成：",
+    "notices.committee_vacancy": "{who} 已离任业主委员会：",
+    "notices.committee_moved_up": "候补 {who} 递补。",
+    "notices.committee_nobody_moved": "已无候补可递补。",
+    "notices.committee_reelection_due": "委员会在任人数已不足半数且无候补：需要重新选举。",
+    "petition.origin": "本议题源自居民需求：{title}。",
+    "revisions.revise.rule": "表决规则",
+    "revisions.revise.rule_keep": "保留当前规则",
+    "revisions.revise.rule_hint": "选择预设规则将替换整个规则，包括附加条件。",
   },
 };

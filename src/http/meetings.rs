@@ -427,7 +427,7 @@ async fn record_attendance(
 #[utoipa::path(post, path = "/meetings/{meeting}/show-of-hands", request_body = ShowOfHandsInput,
     params(("meeting" = String, Path, description = "Meeting id")),
     responses((status = 200, description = "Each hand entered as an assisted ballot (`recorded`), or refused with the reason (`refused`, e.g. `already_voted`)"),
-              (status = 403), (status = 404), (status = 409, description = "`meeting_closed`, `not_open`, `secret_ballot`"),
+              (status = 403), (status = 404), (status = 409, description = "`meeting_closed`, `not_open`, `secret_ballot`, `election_ballot`"),
               (status = 422, description = "`not_on_agenda`, `not_attendee`")))]
 async fn show_of_hands(
     State(state): State<AppState>,

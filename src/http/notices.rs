@@ -1,6 +1,7 @@
 //! In-app notices: what is new for a member since they last marked their notices seen —
 //! proposals opened, votes closing within 24 hours, the council's response to their petition,
-//! and replies to their comments. The "last seen" marker is kept per account and community.
+//! replies to their comments, and changes of the owners' committee. The "last seen" marker is
+//! kept per account and community.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,7 +17,7 @@ use crate::clock;
 use crate::domain::lifecycle::ProposalState;
 use crate::store::decode;
 use crate::store::deliberation::{CommentRecord, PetitionRecord};
-use crate::store::records::{ProposalRecord, Role};
+use crate::store::records::{CommitteeRecord, ProposalRecord, Role};
 use crate::store::tables::*;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -43,7 +44,7 @@ fn parse(text: &str) -> Timestamp {
 
 #[utoipa::path(get, path = "/communities/{community}/notices",
     params(("community" = String, Path, description = "Community id")),
-    responses((status = 200, description = "What is new since `last_seen` (kinds `opened`, `closing_soon`, `petition_response`, `reply`), newest first"),
+    responses((status = 200, description = "What is new since `last_seen` (kinds `opened`, `closing_soon`, `petition_response`, `reply`, `committee_constituted`, `committee_vacancy`, `committee_reelection_due`), newest first"),
               (status = 404)))]
 async fn notices(
     State(state): State<AppState>,
@@ -148,6 +149,14 @@ async fn notices(
                             "official": reply.author_role == Role::Officer, "at": reply.created_at})));
                     }
                 }
+                // Changes of the owners' committee: seated, a vacancy and who moved up, and a
+                // new election falling due (DESIGN §4: every succession is published).
+                let committee: Option<CommitteeRecord> =
+                    crate::store::get(tx, COMMITTEES, c)?;
+                if let Some(committee) = committee {
+                    out.extend(committee_notices(&committee, since));
+                }
+
                 out.sort_by_key(|n| std::cmp::Reverse(n.0));
                 out.truncate(MAX_NOTICES);
                 Ok(json!({"last_seen": last_seen, "notices": out.into_iter().map(|(_, v)| v).collect::<Vec<_>>()}))
@@ -155,6 +164,50 @@ async fn notices(
         })
         .await?;
     Ok(axum::Json(view))
+}
+
+/// The notices of a committee's changes recorded after `since`: `committee_constituted`
+/// (the election's title for the latest seating), `committee_vacancy` (who left, why, who moved
+/// up) and `committee_reelection_due` when a change left too few members and no alternate.
+fn committee_notices(committee: &CommitteeRecord, since: Timestamp) -> Vec<(Timestamp, Value)> {
+    let last_seated = committee
+        .history
+        .iter()
+        .rposition(|h| h.kind == "constituted");
+    let mut out = Vec::new();
+    let mut due_before = false;
+    for (i, change) in committee.history.iter().enumerate() {
+        let at = parse(&change.recorded_at);
+        let newly_due = change.reelection_due && !due_before;
+        due_before = change.reelection_due;
+        if at <= since {
+            continue;
+        }
+        let base = json!({"community": committee.community, "date": change.date, "at": change.recorded_at});
+        let mut notice = base.clone();
+        match change.kind.as_str() {
+            "constituted" => {
+                notice["kind"] = json!("committee_constituted");
+                if Some(i) == last_seated {
+                    notice["title"] = json!(committee.title);
+                    notice["election"] = json!(committee.election);
+                }
+            }
+            _ => {
+                notice["kind"] = json!("committee_vacancy");
+                notice["left"] = json!(change.left_name);
+                notice["reason"] = json!(change.reason);
+                notice["moved_up"] = json!(change.moved_up_name);
+            }
+        }
+        out.push((at, notice));
+        if newly_due {
+            let mut due = base;
+            due["kind"] = json!("committee_reelection_due");
+            out.push((at, due));
+        }
+    }
+    out
 }
 
 /// The title of a comment's subject, for the notice.

@@ -104,6 +104,7 @@ async fn changeable_vote(app: &TestApp, name: &str) -> (Compound, String) {
 
 #[tokio::test]
 async fn a_sign_in_flood_is_answered_429_while_votes_keep_their_latency() {
+    let _heavy = crate::support::heavy_test().await;
     // Arrange: one hashing slot (the default), limits per account and address out of the way so
     // that the flood reaches the hasher, and one account whose hash has the production cost.
     let app = spawn_app_with(|c| {
@@ -469,6 +470,7 @@ async fn a_client_flooding_its_live_connection_is_disconnected() {
 
 #[tokio::test]
 async fn heavy_voting_in_one_community_does_not_starve_another() {
+    let _heavy = crate::support::heavy_test().await;
     let app = spawn_app_with(|_| {}).await;
     let (busy, busy_p) = changeable_vote(&app, "Busy").await;
     let (quiet, quiet_p) = changeable_vote(&app, "Quiet").await;
@@ -530,7 +532,12 @@ async fn heavy_voting_in_one_community_does_not_starve_another() {
     );
     assert!(busy_count > latencies.len(), "A was the heavier load");
     assert!(latencies.len() >= 40, "B kept voting: {}", latencies.len());
-    assert!(percentile(&latencies, 0.99) <= VOTE_P99_BUDGET);
+    assert!(
+        percentile(&latencies, 0.99) <= VOTE_P99_BUDGET,
+        "community B's ack p99 {} is over the budget {}",
+        ms(percentile(&latencies, 0.99)),
+        ms(VOTE_P99_BUDGET)
+    );
 }
 
 #[tokio::test]

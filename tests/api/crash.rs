@@ -70,6 +70,7 @@ struct Figures {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_ballots_survive_random_sigkills() {
+    let _heavy = crate::support::heavy_test().await;
     let cycles: usize = std::env::var("YISHI_CRASH_CYCLES")
         .ok()
         .and_then(|v| v.parse().ok())

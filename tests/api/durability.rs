@@ -2,7 +2,7 @@
 //! once with SIGKILL — while residents are voting. After a restart on the same data directory
 //! every acknowledged ballot is in the ledger exactly once, the chain verifies, retries with the
 //! same idempotency key are answered with the same receipt, and the published certificate passes
-//! `yishi verify`.
+//! `yishi verify`. An owners' committee election survives a SIGKILL the same way.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
@@ -738,6 +738,248 @@ async fn acknowledged_votes_survive_a_graceful_stop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_votes_survive_sigkill() {
     tokio::time::timeout(TEST_BUDGET, survive(Stop::Kill))
+        .await
+        .expect("the test finished in time");
+}
+
+/// Which candidates voter `i` approves in the election below: A 30, B 25, C 15, D 5 of 40.
+fn approvals_of(i: usize) -> &'static [&'static str] {
+    match i % 8 {
+        0 | 1 | 3 => &["A", "B"],
+        2 | 4 => &["A", "C"],
+        5 => &["B", "C"],
+        6 => &["A"],
+        _ => &["B", "D"],
+    }
+}
+
+/// Per-candidate approving headcount in a tally or result, by candidate id.
+fn approvals(candidates: &Value) -> HashMap<String, u64> {
+    candidates
+        .as_array()
+        .expect("candidates")
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["approvals"]["headcount"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// An owners' committee election through a SIGKILL: the ballots acknowledged before it are
+/// all in the ledger and the running count after the restart, retries are replayed, voting
+/// continues, and the published result ranks from the whole ledger and verifies offline.
+async fn election_survives_sigkill() {
+    let site = Site::new();
+    site.create_admin();
+    let http = client();
+    let mut server = site.serve(1);
+    let mut vote = arrange(&http, &server).await;
+    let closes_at = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(2))
+        .unwrap()
+        .to_string();
+    let created = ok_json(
+        http.post(server.url(&format!("/communities/{}/elections", vote.community)))
+            .bearer_auth(&vote.officer)
+            .json(&json!({
+                "title": "Elect the owners' committee",
+                "seats": 2,
+                "alternates": 1,
+                "rule": {"levels": [{"label": "passed", "conditions": [
+                    {"kind": "approval", "measure": "headcount", "of": "participants", "at_least": "1/4"}]}]},
+                "candidates": [{"name": "A"}, {"name": "B"}, {"name": "C"}, {"name": "D"}],
+                "closes_at": closes_at,
+            }))
+            .send()
+            .await
+            .unwrap(),
+        "election",
+    )
+    .await;
+    vote.proposal = created["id"].as_str().unwrap().to_owned();
+    let id_of: HashMap<String, String> = created["election"]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let p = vote.proposal.clone();
+    ok_json(
+        http.post(server.url(&format!("/proposals/{p}/open")))
+            .bearer_auth(&vote.officer)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap(),
+        "open",
+    )
+    .await;
+    let ballot = |i: usize| -> Value {
+        let approve: Vec<&str> = approvals_of(i).iter().map(|n| id_of[*n].as_str()).collect();
+        json!({"approve": approve, "idempotency_key": format!("election-{i}")})
+    };
+
+    // The first half votes, all at once; every ballot is acknowledged.
+    let half = VOTERS / 2;
+    let mut tasks = Vec::new();
+    for (i, (_, token)) in vote.voters.iter().enumerate().take(half) {
+        let request = http
+            .put(server.url(&format!("/proposals/{p}/ballot")))
+            .bearer_auth(token)
+            .json(&ballot(i));
+        tasks.push(tokio::spawn(async move {
+            ok_json(request.send().await.unwrap(), "election ballot").await
+        }));
+    }
+    let mut receipts = Vec::new();
+    for task in tasks {
+        receipts.push(task.await.unwrap());
+    }
+    let before = tally(&http, &server, &vote).await;
+    let entries_before = ledger(&http, &server, &vote).await;
+    assert_eq!(entries_before.len(), half);
+    let status = server.stop(Stop::Kill).await;
+    assert!(!status.success(), "SIGKILL exit: {status:?}");
+
+    // Restart: the ledger is the same chain, and the running count is rebuilt from it.
+    drop(server);
+    let server = site.serve(2);
+    let entries = ledger(&http, &server, &vote).await;
+    assert_eq!(
+        entries.iter().map(Entry::hash).collect::<Vec<_>>(),
+        entries_before.iter().map(Entry::hash).collect::<Vec<_>>()
+    );
+    let after = tally(&http, &server, &vote).await;
+    assert_eq!(after["state"], "voting");
+    assert_eq!(after["turnout"]["headcount"], half as u64);
+    assert_eq!(
+        approvals(&after["election"]["candidates"]),
+        approvals(&before["election"]["candidates"])
+    );
+    let expected = |voters: usize| -> HashMap<String, u64> {
+        let mut count: HashMap<String, u64> = id_of.values().map(|id| (id.clone(), 0)).collect();
+        for i in 0..voters {
+            for name in approvals_of(i) {
+                *count.get_mut(&id_of[*name]).unwrap() += 1;
+            }
+        }
+        count
+    };
+    assert_eq!(approvals(&after["election"]["candidates"]), expected(half));
+    // A retry with the same key is answered with the same receipt and counts nobody twice.
+    let retry = ok_json(
+        http.put(server.url(&format!("/proposals/{p}/ballot")))
+            .bearer_auth(&vote.voters[0].1)
+            .json(&ballot(0))
+            .send()
+            .await
+            .unwrap(),
+        "retry",
+    )
+    .await;
+    assert_eq!(
+        (&retry["replayed"], &retry["receipt"]),
+        (&json!(true), &receipts[0]["receipt"])
+    );
+
+    // Voting continues: the second half votes, then the officer closes and publishes.
+    for (i, (_, token)) in vote.voters.iter().enumerate().skip(half) {
+        ok_json(
+            http.put(server.url(&format!("/proposals/{p}/ballot")))
+                .bearer_auth(token)
+                .json(&ballot(i))
+                .send()
+                .await
+                .unwrap(),
+            "election ballot after the restart",
+        )
+        .await;
+    }
+    let entries = ledger(&http, &server, &vote).await;
+    assert_eq!(entries.len(), VOTERS);
+    for step in ["close", "publish"] {
+        ok_json(
+            http.post(server.url(&format!("/proposals/{p}/{step}")))
+                .bearer_auth(&vote.officer)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap(),
+            step,
+        )
+        .await;
+    }
+    let anonymous = client();
+    let certificate = anonymous
+        .get(server.url(&format!("/proposals/{p}/certificate")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let cert: Value = serde_json::from_str(&certificate).unwrap();
+    assert_eq!(cert["ledger"]["length"], VOTERS as u64);
+    let ranking = &cert["election"]["result"]["candidates"];
+    assert_eq!(approvals(ranking), expected(VOTERS));
+    let standing: HashMap<&str, &str> = ranking
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap(), c["standing"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        ["A", "B", "C", "D"].map(|n| standing[id_of[n].as_str()]),
+        ["elected", "elected", "alternate", "not_qualified"]
+    );
+    let ledger_lines = anonymous
+        .get(server.url(&format!("/proposals/{p}/ledger")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let keys = ok_json(
+        anonymous
+            .get(server.url(&format!("/communities/{}/keys", vote.community)))
+            .send()
+            .await
+            .unwrap(),
+        "keys",
+    )
+    .await;
+    let key = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["fingerprint"] == cert["key"]["fingerprint"])
+        .expect("the signing key is published")["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dir = site.root.path();
+    std::fs::write(dir.join("certificate.json"), &certificate).unwrap();
+    std::fs::write(dir.join("ledger.jsonl"), &ledger_lines).unwrap();
+    let (status, stdout, stderr) = verify(dir, &key);
+    assert!(status.success(), "yishi verify: {stdout}{stderr}");
+    assert_eq!(stdout.trim(), "VALID", "{stderr}");
+
+    let mut server = server;
+    assert!(server.stop(Stop::Term).await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_election_survives_sigkill_and_voting_continues() {
+    tokio::time::timeout(TEST_BUDGET, election_survives_sigkill())
         .await
         .expect("the test finished in time");
 }

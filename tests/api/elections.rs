@@ -1118,3 +1118,161 @@ async fn an_election_that_elected_nobody_seats_no_committee() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+/// A member's notices of committee changes in one community, newest first.
+async fn committee_notices(app: &TestApp, o: &Owners, token: &str) -> Vec<Value> {
+    let response = app
+        .get(&format!("/communities/{}/notices", o.community), token)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let view: Value = response.json().await.unwrap();
+    view["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"].as_str().unwrap().starts_with("committee_"))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn committee_changes_reach_residents_as_notices_since_their_last_visit() {
+    let app = spawn_app().await;
+    let o = owners(&app, &["v05"]).await;
+    let resident = o.voters["v05"].clone();
+    let (p, names) = full_election(&app, &o).await;
+    app.post_json(
+        &format!("/proposals/{p}/tie-break"),
+        &o.officer,
+        json!({"order": ids(&names, &["E", "D", "G", "F"]), "note": "committee meeting"}),
+    )
+    .await;
+    let response = app
+        .post_json(&format!("/proposals/{p}/publish"), &o.officer, json!({}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen = format!("/communities/{}/notices/seen", o.community);
+    app.post_json(&seen, &resident, json!({})).await;
+    assert_eq!(
+        committee_notices(&app, &o, &resident).await,
+        Vec::<Value>::new()
+    );
+
+    // Seated: the resident hears of it, naming the election.
+    let response = app
+        .post_json(
+            &format!("/communities/{}/committee", o.community),
+            &o.officer,
+            json!({"election": p, "term_start": "2026-12-01"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let notices = committee_notices(&app, &o, &resident).await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0]["kind"], "committee_constituted");
+    assert_eq!(notices[0]["title"], "Elect the owners' committee");
+    assert_eq!(notices[0]["date"], "2026-12-01");
+
+    // Two successions: who left, why, and which alternate moved up, newest first.
+    vacancy(&app, &o, &names["B"], "2027-03-01").await;
+    vacancy(&app, &o, &names["A"], "2027-06-15").await;
+    let notices = committee_notices(&app, &o, &resident).await;
+    let said: Vec<(&str, &str, &str)> = notices
+        .iter()
+        .filter(|n| n["kind"] == "committee_vacancy")
+        .map(|n| {
+            (
+                n["left"].as_str().unwrap(),
+                n["moved_up"].as_str().unwrap(),
+                n["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(said, [("A", "G", "moved away"), ("B", "D", "moved away")]);
+
+    // After the resident's visit only later changes are new; the re-election flag is announced
+    // once, with the vacancy that raised it.
+    app.post_json(&seen, &resident, json!({})).await;
+    vacancy(&app, &o, &names["C"], "2027-09-01").await;
+    vacancy(&app, &o, &names["E"], "2027-10-01").await;
+    assert!(
+        !committee_notices(&app, &o, &resident)
+            .await
+            .iter()
+            .any(|n| n["kind"] == "committee_reelection_due"),
+        "two of four seats filled is not yet below half"
+    );
+    vacancy(&app, &o, &names["D"], "2027-11-01").await;
+    let notices = committee_notices(&app, &o, &resident).await;
+    let kinds: Vec<&str> = notices
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "committee_vacancy",
+            "committee_reelection_due",
+            "committee_vacancy",
+            "committee_vacancy"
+        ]
+    );
+    assert_eq!(notices[0]["left"], "D");
+    assert_eq!(notices[0]["moved_up"], Value::Null);
+    assert_eq!(notices[1]["date"], "2027-11-01");
+}
+
+#[tokio::test]
+async fn an_election_is_never_taken_by_a_show_of_hands() {
+    let app = spawn_app().await;
+    let o = owners(&app, &[]).await;
+    let (p, _) = create_election(&app, &o, 2, 1, &["X", "Y", "Z"], json!({})).await;
+    step(&app, &o, &p, "open").await;
+    let in_a_minute = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(60))
+        .unwrap()
+        .to_string();
+    let response = app
+        .post_json(
+            &format!("/communities/{}/meetings", o.community),
+            &o.officer,
+            json!({"title": "Owners' assembly", "starts_at": in_a_minute, "place": "hall",
+                   "agenda": [{"kind": "proposal", "id": p}]}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let meeting: Value = response.json().await.unwrap();
+    let id = meeting["id"].as_str().unwrap();
+    let response = app
+        .put_json(
+            &format!("/meetings/{id}/attendance"),
+            &o.officer,
+            json!({"attendees": [{"voter": "v01", "name": "钱一"}]}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let response = app
+        .post_json(
+            &format!("/meetings/{id}/show-of-hands"),
+            &o.officer,
+            json!({"proposal": p, "hands": [{"voter": "v01", "choice": "yes"}]}),
+        )
+        .await;
+    let (status, code, message) = error(response).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "election_ballot")
+    );
+    assert!(message.contains("paper ballot"), "{message}");
+    // Nothing was recorded: the household can still cast its paper ballot.
+    let tally: Value = app
+        .get(&format!("/proposals/{p}/tally"), &o.officer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tally["turnout"]["headcount"], 0, "{tally}");
+    let response = assisted(&app, &o, &p, "v01", &["c1"], "paper").await;
+    assert_eq!(response.status(), StatusCode::OK);
+}

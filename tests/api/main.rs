@@ -8,6 +8,7 @@ mod certificates;
 mod communities;
 mod crash;
 mod deliberation;
+mod demo;
 mod durability;
 mod elections;
 mod faults;

@@ -252,3 +252,35 @@ pub async fn error(response: Response) -> (StatusCode, String, String) {
             .to_owned(),
     )
 }
+
+/// Starts a server on a fresh database seeded with `yishi serve --demo`'s community (which
+/// brings its own `admin`), with the test configuration's cheap argon2.
+pub async fn spawn_demo_app() -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temporary directory");
+    let config = test_config(&data_dir);
+    let state = AppState::start(config).expect("server state starts");
+    yishi::demo::seed(&state).await.expect("the demo seeds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a port");
+    let addr = listener.local_addr().unwrap();
+    let (shutdown, stop) = oneshot::channel::<()>();
+    tokio::spawn(yishi::http::run(listener, state.clone(), async {
+        let _ = stop.await;
+    }));
+    TestApp {
+        addr,
+        base_url: format!("http://{addr}"),
+        state,
+        data_dir,
+        shutdown: Some(shutdown),
+    }
+}
+
+/// Tests that put the machine under load (floods, crash cycles) or measure latency take this
+/// lock, so that one test's load is not measured as another's latency. Everything else still
+/// runs in parallel.
+pub async fn heavy_test() -> tokio::sync::MutexGuard<'static, ()> {
+    static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    HEAVY.lock().await
+}

@@ -325,6 +325,15 @@ async fn story(tools: support::Tools) {
             "Each owner pays 1,000 yuan.\nWork starts in spring.\nThe drains are repaired too.",
         )
         .await;
+    // …and the rule: a majority of all households instead of a simple majority.
+    officer
+        .select("#revise select[name=revise-rule]", "absolute-majority")
+        .await;
+    officer
+        .wait_text("#revise .requirements", "the new rule's sentence", |t| {
+            t.contains("households")
+        })
+        .await;
     officer.click("#revise button[type=submit]").await;
     officer
         .wait_text("#revisions pre.diff", "the third revision's diff", |t| {
@@ -332,6 +341,19 @@ async fn story(tools: support::Tools) {
         })
         .await;
     assert_eq!(officer.count("#revisions .revision").await, 3);
+    let revised = server
+        .call(
+            "GET",
+            &format!("/proposals/{proposal}"),
+            Some(&officer_token),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        revised["rule"]["levels"][0]["conditions"][0]["of"], "roll",
+        "the rule was revised: {}",
+        revised["rule"]
+    );
     officer
         .click(&format!("[data-hide='{wang_comment}']"))
         .await;
@@ -348,8 +370,21 @@ async fn story(tools: support::Tools) {
         )
         .await;
 
+    // The council takes up wang's petition in this proposal; the proposal links back to it.
+    server
+        .call(
+            "POST",
+            &format!("/petitions/{petition}/response"),
+            Some(&officer_token),
+            json!({"proposal": proposal, "answer": "Taken up in the road repair."}),
+        )
+        .await;
+
     // The resident sees the note with the reason in its place, live.
     resident.goto(&format!("/p/{proposal}")).await;
+    resident
+        .wait(&format!("[data-origin] a[data-petition='{petition}']"))
+        .await;
     resident
         .wait_text(
             &format!("[data-comment='{wang_comment}'] .comment-hidden"),
@@ -472,11 +507,13 @@ async fn story(tools: support::Tools) {
         )
         .await;
     resident.check_screen("phone-deliberation-05-notices").await;
+    assert_language(&resident, "home with notices (en)").await;
     resident.click("[data-notices] button").await;
     resident.click("#lang").await;
     resident
         .wait_text("main h1", "the home in Chinese", |t| !t.is_ascii())
         .await;
+    assert_language(&resident, "home (zh)").await;
     assert_eq!(
         resident.count("[data-notices]").await,
         0,

@@ -1,7 +1,7 @@
 //! An owners' committee election in the browser (issue 8): a resident on a 360 × 640 phone reads
 //! "choose up to 2", ticks candidates while the count follows, cannot tick a third, confirms and
-//! gets the receipt, in English and in Chinese; then reads the published ranking and the
-//! committee roster. Every screen is screenshotted and audited like the main story.
+//! gets the receipt, in English and in Chinese; watches the ranking on the projector view; then
+//! reads the published ranking, the committee roster, and a succession among what is new. Every screen is screenshotted and audited like the main story.
 
 use std::time::Duration;
 
@@ -243,6 +243,16 @@ async fn story(tools: support::Tools) {
         )
         .await;
     resident.check_screen("phone-e5-recorded").await;
+    // The projector shows the same ranking, live, for the room.
+    resident.click(&format!("a[href='/projector/{p}']")).await;
+    resident
+        .wait_text(
+            &format!(".candidate-result[data-candidate='{}']", ids[0]),
+            "the ranking on the projector",
+            |t| t.contains("1 household approves"),
+        )
+        .await;
+    resident.check_screen("phone-e5b-projector").await;
 
     // The count closes, the officer settles the result and seats the committee.
     for (voter, approve) in [
@@ -301,6 +311,43 @@ async fn story(tools: support::Tools) {
         "two members and an alternate"
     );
     resident.check_screen("phone-e7-committee").await;
+
+    // A seat falls vacant and the alternate moves up: what's new on the home screen says so,
+    // in both languages.
+    server
+        .call(
+            "POST",
+            &format!("/communities/{community}/committee/vacancies"),
+            Some(&officer),
+            json!({"member": ids[0], "reason": "moved away 搬走了", "date": "2027-03-01"}),
+        )
+        .await;
+    resident.goto("/").await;
+    resident
+        .wait_text(
+            "[data-notices] [data-kind=committee_vacancy]",
+            "the vacancy notice",
+            |t| t.contains("陈华 left the owners' committee") && t.contains("黄伟 moved up"),
+        )
+        .await;
+    assert!(
+        resident
+            .text("[data-notices] [data-kind=committee_constituted]")
+            .await
+            .starts_with("The owners' committee was seated from the election")
+    );
+    assert_language(&resident, "home with committee notices (en)").await;
+    resident.check_screen("phone-e8-committee-notices").await;
+    resident.click("#lang").await;
+    resident
+        .wait_text(
+            "[data-notices] [data-kind=committee_vacancy]",
+            "the vacancy notice in Chinese",
+            |t| t.contains("已离任业主委员会") && t.contains("候补 黄伟 递补"),
+        )
+        .await;
+    assert_language(&resident, "home with committee notices (zh)").await;
+    resident.click("#lang").await;
     assert_no_missing_strings(&resident).await;
     resident.close().await;
 

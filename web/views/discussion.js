@@ -7,6 +7,7 @@ import { api } from "../api.js";
 import { t, formatDateTime } from "../i18n.js";
 import { markdown } from "../markdown.js";
 import { watchCommunity } from "../feed.js";
+import { PRESETS, presetSentence, requirement } from "../rules.js";
 import { field, errorBox, busy } from "./common.js";
 
 /**
@@ -175,7 +176,7 @@ export function discussion(ctx, { kind, id, community, timezone }) {
 
 /**
  * A proposal's revisions: who changed what and when, and the diff to the one before. Officers
- * revise the title, text and cost here while the proposal is a draft or under discussion.
+ * revise the title, text, cost and rule here while the proposal is a draft or under discussion.
  */
 export function revisions(ctx, p, timezone, canRevise) {
   const body = h("div", {});
@@ -223,17 +224,28 @@ function reviseForm(ctx, p) {
   const text = h("textarea", { name: "revise-body", rows: "8" });
   text.value = p.body;
   const amount = p.cost ? h("input", { type: "text", name: "revise-amount", value: p.cost.amount, inputmode: "decimal" }) : null;
+  // The rule: kept as it is, or replaced by a preset (extra conditions go with the old rule).
+  const rule = h("select", { name: "revise-rule" },
+    h("option", { value: "" }, t("revisions.revise.rule_keep")),
+    PRESETS.filter((x) => x.id !== "de-weg-25").map((x) => h("option", { value: x.id }, t(`preset.${x.id}.name`))));
+  const rulePreview = h("ul", { class: "requirements", "aria-live": "polite" });
+  rule.addEventListener("change", () => {
+    const preset = PRESETS.find((x) => x.id === rule.value);
+    replace(rulePreview, preset ? [h("li", {}, presetSentence(preset.id)), preset.levels[0].map((c) => h("li", {}, requirement(c)))] : null);
+  });
   const message = h("div", { class: "form-message" });
   const submit = h("button", { type: "submit", class: "button primary" }, t("revisions.revise.submit"));
   const form = h("form", { class: "card", id: "revise", novalidate: true },
     h("h3", {}, t("revisions.revise.title")),
     field(t("revisions.changed.title"), title), field(t("revisions.changed.body"), text, t("revisions.revise.hint")),
     amount ? field(t("revisions.revise.amount", { currency: p.cost.currency }), amount) : null,
+    field(t("revisions.revise.rule"), rule, t("revisions.revise.rule_hint")), rulePreview,
     message, submit);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const change = { title: title.value, body: text.value };
     if (amount) change.cost = { ...p.cost, amount: amount.value.trim() };
+    if (rule.value) change.rule = { preset: rule.value };
     await busy(submit, async () => {
       try {
         await api("PATCH", `/proposals/${encodeURIComponent(p.id)}`, change);

@@ -79,6 +79,40 @@ export function rankingBlock(result, options = {}) {
     ties.length ? h("div", { class: "warning", role: "note" }, h("p", {}, t("el.ties")), h("ul", {}, ties)) : null);
 }
 
+/**
+ * The ranking section of an election: live over the WebSocket while voting (when the
+ * proposal's visibility allows; turnout otherwise), the final ranking once closed, nothing
+ * before. Used by the election page and the projector (`options.onMessage` sees each update).
+ */
+export function rankingSection(ctx, p, election, options = {}) {
+  const id = p.id;
+  const live = h("div", { class: "tally-body" });
+  const status = h("p", { class: "live-status" });
+  const showView = (view) => {
+    if (options.onMessage) options.onMessage(view);
+    if (view.results_visible && view.election) {
+      replace(live, rankingBlock({ ...view.election, participants: view.turnout, electorate: view.electorate }, { live: true }),
+        h("p", { class: "hint" }, t("el.live.hint")));
+    } else {
+      replace(live, view.turnout && view.electorate
+        ? h("p", { class: "turnout" }, t("el.turnout", { n: formatInt(view.turnout.headcount), total: formatInt(view.electorate.headcount) }))
+        : null, h("p", { class: "notice" }, p.visibility === "after_close" ? t("tally.hidden.after_close") : t("tally.hidden.after_vote")));
+    }
+  };
+  if (p.state === "voting") {
+    const watcher = watchProposal(id, { onMessage: showView, onStatus: (st) => { status.textContent = t(`live.${st === "reconnecting" ? "connecting" : st}`); } });
+    ctx.onCleanup(() => watcher.stop());
+    return h("section", { class: "tally-section", "aria-labelledby": "tally-title", id: "tally" },
+      h("div", { class: "section-head" }, h("h2", { id: "tally-title" }, options.title || t("el.live")), status), live);
+  }
+  if (["closed", "certified"].includes(p.state)) {
+    return h("section", { class: "tally-section", "aria-labelledby": "tally-title", id: "tally" },
+      h("h2", { id: "tally-title" }, t("el.result")), rankingBlock(election.result && election.result.election
+        ? { ...election.result.election, participants: election.result.tally.participants, electorate: election.result.electorate } : null));
+  }
+  return null;
+}
+
 // ------------------------------------------------------------------------------------------
 // The resident's election page (delegated to from /p/{id})
 
@@ -322,32 +356,10 @@ export async function residentPage(ctx, p) {
   if (sending) follow(sending);
   else drawVote(null);
 
-  // The live ranking (when the proposal's visibility allows it).
-  const live = h("div", { class: "tally-body" });
-  const status = h("p", { class: "live-status" });
-  const showView = (view) => {
-    if (view.results_visible && view.election) {
-      replace(live, rankingBlock({ ...view.election, participants: view.turnout, electorate: view.electorate }, { live: true }),
-        h("p", { class: "hint" }, t("el.live.hint")));
-    } else {
-      replace(live, view.turnout && view.electorate
-        ? h("p", { class: "turnout" }, t("el.turnout", { n: formatInt(view.turnout.headcount), total: formatInt(view.electorate.headcount) }))
-        : null, h("p", { class: "notice" }, p.visibility === "after_close" ? t("tally.hidden.after_close") : t("tally.hidden.after_vote")));
-    }
-  };
-  let tallySection = null;
-  if (p.state === "voting") {
-    const watcher = watchProposal(id, { onMessage: showView, onStatus: (st) => { status.textContent = t(`live.${st === "reconnecting" ? "connecting" : st}`); } });
-    ctx.onCleanup(() => watcher.stop());
-    tallySection = h("section", { class: "tally-section", "aria-labelledby": "tally-title", id: "tally" },
-      h("div", { class: "section-head" }, h("h2", { id: "tally-title" }, t("el.live")), status), live);
-  } else if (["closed", "certified"].includes(p.state)) {
-    tallySection = h("section", { class: "tally-section", "aria-labelledby": "tally-title", id: "tally" },
-      h("h2", { id: "tally-title" }, t("el.result")), rankingBlock(election.result && election.result.election
-        ? { ...election.result.election, participants: election.result.tally.participants, electorate: election.result.electorate } : null));
-  }
+  const tallySection = rankingSection(ctx, p, election);
 
   const links = [];
+  if (["voting", "closed", "certified"].includes(p.state)) links.push(h("a", { href: `/projector/${p.id}`, class: "button secondary" }, t("links.projector")));
   if (["closed", "certified"].includes(p.state)) links.push(h("a", { href: `/result/${p.id}`, class: "button secondary" }, t("links.result")));
   links.push(h("a", { href: `/committee/${p.community}`, class: "button secondary" }, t("el.committee")));
   if (isOfficer) links.push(h("a", { href: `/officer/p/${p.id}`, class: "button secondary" }, t("links.manage")));

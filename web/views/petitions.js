@@ -208,3 +208,22 @@ function respondForm(ctx, p, onDone) {
   }));
   return form;
 }
+
+/**
+ * On a proposal's page: "From the residents' petition: …", linking back to the petition the
+ * council turned into this proposal (empty and hidden when it came from none).
+ */
+export function petitionOrigin(ctx, p, isMember) {
+  const box = h("p", { class: "origin", "data-origin": "", hidden: true });
+  if (isMember) {
+    api("GET", `/communities/${encodeURIComponent(p.community)}/petitions`)
+      .then((list) => {
+        const from = list.petitions.find((x) => x.response && x.response.proposal === p.id);
+        if (!from || !ctx.current()) return;
+        replace(box, tNodes("petition.origin", { title: h("a", { href: `/petition/${from.id}`, "data-petition": from.id }, user(from.title)) }));
+        box.hidden = false;
+      })
+      .catch(() => {});
+  }
+  return box;
+}

@@ -1,11 +1,12 @@
 // The projector view for council meetings: the live tally, large enough to read from the back
 // of a room — big numbers, thick condition bars, the deadline, and whether the outcome is
-// already certain.
+// already certain. For an election, the ranking of the candidates, live while voting.
 
 import { h, replace, user } from "../dom.js";
 import { api, community } from "../api.js";
 import { t, formatDateTime, formatRelative } from "../i18n.js";
 import { liveTally } from "./resident.js";
+import { rankingSection } from "./election.js";
 import { pageTitle } from "./common.js";
 
 export async function page(ctx) {
@@ -24,21 +25,22 @@ export async function page(ctx) {
   drawDeadline();
   const clock = setInterval(drawDeadline, 30000);
   ctx.onCleanup(() => clearInterval(clock));
+  const onMessage = (m) => {
+    if (m.closes_at) p.closes_at = m.closes_at;
+    if (m.state) p.state = m.state;
+    drawDeadline();
+  };
+  const tally = p.question === "election"
+    ? rankingSection(ctx, p, await api("GET", `/proposals/${encodeURIComponent(id)}/election`), { title: t("projector.tally"), onMessage })
+      || h("p", { class: "notice" }, t("el.no_result"))
+    : liveTally(ctx, p, { big: true, title: t("projector.tally"), onMessage });
   replace(
     ctx.main,
     h("div", { class: "projector-head" },
       h("p", { class: "eyebrow" }, user(info.name)),
       pageTitle(user(p.title)),
       deadline),
-    liveTally(ctx, p, {
-      big: true,
-      title: t("projector.tally"),
-      onMessage: (m) => {
-        if (m.closes_at) p.closes_at = m.closes_at;
-        if (m.state) p.state = m.state;
-        drawDeadline();
-      },
-    }),
+    tally,
     h("p", { class: "exit" }, h("a", { href: `/p/${p.id}` }, t("projector.exit"))),
   );
 }

@@ -13,6 +13,7 @@ import { pageTitle, field, errorBox, stateBadge, busy } from "./common.js";
 import * as election from "./election.js";
 import { discussion, revisions } from "./discussion.js";
 import { noticesBox } from "./notices.js";
+import { petitionOrigin } from "./petitions.js";
 
 // ------------------------------------------------------------------------------------------
 // Signing in and activating
@@ -168,11 +169,13 @@ export async function home(ctx) {
       parts.push(h("ul", { class: "cards" }, items.map((p) => proposalCard(p, info, m, mine))));
     }
     if (!list.length) parts.push(h("p", { class: "notice" }, t("home.no_proposals")));
+    // Named by its heading: the community's name is people's text, not an app string.
+    const headingId = `community-${m.community}`;
     sections.push(
       h(
         "section",
-        { class: "community", "aria-label": info.name },
-        h("h2", {}, user(info.name)),
+        { class: "community", "aria-labelledby": headingId },
+        h("h2", { id: headingId }, user(info.name)),
         h("p", { class: "role" }, t("home.role", { role: t(`role.${m.role}`) })),
         await noticesBox(m.community, info.timezone),
         m.role === "officer" ? h("p", {}, h("a", { href: `/officer/${m.community}`, class: "button secondary" }, t("home.dashboard"))) : null,
@@ -641,6 +644,7 @@ export async function proposal(ctx) {
       h("a", { href: "#rule" }, t("rule.title")),
       h("a", { href: "#discussion" }, t("jump.discussion"))),
     factsList(p, info),
+    petitionOrigin(ctx, p, Boolean(membership)),
     costBox(p),
     h("section", { class: "body", "aria-labelledby": "body-title" }, h("h2", { id: "body-title" }, t("proposal.text")), h("div", { class: "markdown", "data-user": "" }, markdown(p.body))),
     revisions(ctx, p, info.timezone, isOfficer && ["draft", "deliberation"].includes(p.state)),
