@@ -9,4 +9,5 @@ mod durability;
 mod elections;
 mod live;
 mod proposals;
+mod review;
 mod support;
