@@ -327,6 +327,7 @@ async fn create_election(
     };
     let max = limits.max_proposals_per_community;
     let actor = caller.account.id.clone();
+    let login = caller.account.login.clone();
     let stored = record.clone();
     state
         .store
@@ -350,6 +351,14 @@ async fn create_election(
                     return Ok(Err(ApiError::invalid("bad_rule", e.to_string())));
                 }
                 put(tx, PROPOSALS, stored.id.as_str(), &stored)?;
+                // Revision 1, so that a later revision keeps the text as created.
+                crate::store::deliberation::record_revision(
+                    tx,
+                    &stored,
+                    &actor,
+                    &login,
+                    &stored.created_at,
+                )?;
                 tx.open_table(COMMUNITY_PROPOSALS)?.insert(
                     (stored.community.as_str(), stored.id.as_str()),
                     stored.created_at.as_str(),
