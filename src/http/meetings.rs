@@ -131,7 +131,9 @@ pub struct CloseMeetingInput {
     pub attendee_count: u64,
 }
 
-fn meeting_view(m: &MeetingRecord) -> Value {
+/// The meeting as clients see it. A show of hands on a proposal in `hidden` (whose results the
+/// caller may not see yet, see [`hidden_results`]) shows only how many hands were counted.
+fn meeting_view(m: &MeetingRecord, hidden: &BTreeSet<String>) -> Value {
     json!({
         "id": m.id,
         "community": m.community,
@@ -144,10 +146,58 @@ fn meeting_view(m: &MeetingRecord) -> Value {
         "minutes": m.minutes,
         "closed": m.closed_at.is_some(),
         "closed_at": m.closed_at,
-        "show_of_hands": m.show_of_hands.iter().map(|s| json!({
-            "proposal": s.proposal, "yes": s.yes, "no": s.no, "abstain": s.abstain, "at": s.at,
-        })).collect::<Vec<_>>(),
+        "show_of_hands": m.show_of_hands.iter().map(|s| {
+            let ballots = s.yes + s.no + s.abstain;
+            if hidden.contains(&s.proposal) {
+                json!({"proposal": s.proposal, "yes": null, "no": null, "abstain": null,
+                       "ballots": ballots, "results_visible": false, "at": s.at})
+            } else {
+                json!({"proposal": s.proposal, "yes": s.yes, "no": s.no, "abstain": s.abstain,
+                       "ballots": ballots, "results_visible": true, "at": s.at})
+            }
+        }).collect::<Vec<_>>(),
     })
+}
+
+/// The proposals with a show of hands in `meetings` whose results the caller may not see yet
+/// (the proposal's visibility, as for its tally): their counts are withheld like the tally's.
+async fn hidden_results(
+    state: &AppState,
+    member: Option<&MembershipRecord>,
+    meetings: &[&MeetingRecord],
+) -> ApiResult<BTreeSet<String>> {
+    let proposals: BTreeSet<String> = meetings
+        .iter()
+        .flat_map(|m| m.show_of_hands.iter().map(|s| s.proposal.clone()))
+        .collect();
+    if proposals.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let voter = member.and_then(|m| m.voter.clone());
+    Ok(state
+        .store
+        .call(move |s| {
+            s.read(|tx| {
+                let ballots = tx.open_table(BALLOTS)?;
+                let mut hidden = BTreeSet::new();
+                for id in proposals {
+                    let Some(p) = get_record::<&str, ProposalRecord>(tx, PROPOSALS, id.as_str())?
+                    else {
+                        hidden.insert(id);
+                        continue;
+                    };
+                    let voted = match &voter {
+                        Some(v) => ballots.get((id.as_str(), v.as_str()))?.is_some(),
+                        None => false,
+                    };
+                    if !super::proposals::results_visible(&p, voted) {
+                        hidden.insert(id);
+                    }
+                }
+                Ok(hidden)
+            })
+        })
+        .await?)
 }
 
 /// A meeting the caller may see (members of its community), with the caller's membership.
@@ -295,7 +345,10 @@ async fn schedule(
             })
         })
         .await??;
-    Ok((StatusCode::CREATED, axum::Json(meeting_view(&stored))))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(meeting_view(&stored, &BTreeSet::new())),
+    ))
 }
 
 #[utoipa::path(get, path = "/communities/{community}/meetings",
@@ -306,7 +359,7 @@ async fn list_meetings(
     caller: SignedIn,
     Path(community): Path<String>,
 ) -> ApiResult<Json> {
-    require_role(
+    let member = require_role(
         &state,
         &caller,
         &community,
@@ -333,8 +386,14 @@ async fn list_meetings(
         })
         .await?;
     meetings.sort_by(|a, b| b.starts_at.cmp(&a.starts_at));
+    let hidden = hidden_results(
+        &state,
+        member.as_ref(),
+        &meetings.iter().collect::<Vec<_>>(),
+    )
+    .await?;
     Ok(axum::Json(json!({
-        "meetings": meetings.iter().map(meeting_view).collect::<Vec<_>>(),
+        "meetings": meetings.iter().map(|m| meeting_view(m, &hidden)).collect::<Vec<_>>(),
     })))
 }
 
@@ -346,8 +405,9 @@ async fn read_meeting(
     caller: SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<Json> {
-    let (record, _) = load_meeting(&state, &caller, &id).await?;
-    Ok(axum::Json(meeting_view(&record)))
+    let (record, member) = load_meeting(&state, &caller, &id).await?;
+    let hidden = hidden_results(&state, member.as_ref(), &[&record]).await?;
+    Ok(axum::Json(meeting_view(&record, &hidden)))
 }
 
 #[utoipa::path(put, path = "/meetings/{meeting}/attendance", request_body = AttendanceInput,
@@ -421,7 +481,8 @@ async fn record_attendance(
             })
         })
         .await??;
-    Ok(axum::Json(meeting_view(&updated)))
+    let hidden = hidden_results(&state, None, &[&updated]).await?;
+    Ok(axum::Json(meeting_view(&updated, &hidden)))
 }
 
 #[utoipa::path(post, path = "/meetings/{meeting}/show-of-hands", request_body = ShowOfHandsInput,
@@ -585,5 +646,6 @@ async fn close_meeting(
         &updated.community,
         json!({"type": "meeting_closed", "meeting": updated.id, "title": updated.title}),
     );
-    Ok(axum::Json(meeting_view(&updated)))
+    let hidden = hidden_results(&state, None, &[&updated]).await?;
+    Ok(axum::Json(meeting_view(&updated, &hidden)))
 }

@@ -96,3 +96,87 @@ async fn revising_an_election_keeps_the_text_it_was_created_with() {
                {"op": "insert", "text": "Stand by 15 March."}])
     );
 }
+
+#[tokio::test]
+async fn a_show_of_hands_keeps_the_count_of_a_vote_whose_results_wait_for_the_close() {
+    // Arrange: an open ballot whose results are shown only after the close, on a meeting's
+    // agenda, with two households present.
+    let app = spawn_app().await;
+    let c = compound(&app, "Hidden Hands").await;
+    let p = create(&app, &c, road_repair(json!({"visibility": "after_close"}))).await;
+    crate::proposals::open(&app, &c, &p).await;
+    let meeting: Value = app
+        .post_json(
+            &format!("/communities/{}/meetings", c.community),
+            &c.officer,
+            json!({"title": "Road", "starts_at": in_a_day(), "place": "Hall",
+                   "agenda": [{"kind": "proposal", "id": p}]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let m = meeting["id"].as_str().unwrap();
+    let present = json!({"attendees": [{"voter": "wang", "name": "王伟"},
+                                       {"voter": "li", "name": "李娜"}]});
+    let attendance = app
+        .put_json(&format!("/meetings/{m}/attendance"), &c.officer, present)
+        .await;
+    assert_eq!(attendance.status(), StatusCode::OK);
+
+    // Act: both raise their hands for yes.
+    let hands = app
+        .post_json(
+            &format!("/meetings/{m}/show-of-hands"),
+            &c.officer,
+            json!({"proposal": p, "hands": [{"voter": "wang", "choice": "yes"},
+                                             {"voter": "li", "choice": "yes"}]}),
+        )
+        .await;
+    assert_eq!(hands.status(), StatusCode::OK);
+
+    // Assert: the tally hides the results until the close, and so does the meeting record, for
+    // a resident who was not there and for the officer alike; only how many took part shows.
+    let tally: Value = app
+        .get(&format!("/proposals/{p}/tally"), &c.voters["zhao"])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tally["results_visible"], false);
+    for token in [&c.voters["zhao"], &c.officer] {
+        let read: Value = app
+            .get(&format!("/meetings/{m}"), token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let listed: Value = app
+            .get(&format!("/communities/{}/meetings", c.community), token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        for hands in [
+            &read["show_of_hands"][0],
+            &listed["meetings"][0]["show_of_hands"][0],
+        ] {
+            assert_eq!(hands["yes"], Value::Null, "{hands}");
+            assert_eq!(hands["no"], Value::Null, "{hands}");
+            assert_eq!(hands["ballots"], 2, "{hands}");
+        }
+    }
+
+    // Once voting closes, the counts are shown.
+    let closed = app
+        .post_json(&format!("/proposals/{p}/close"), &c.officer, json!({}))
+        .await;
+    assert_eq!(closed.status(), StatusCode::OK);
+    let read: Value = app
+        .get(&format!("/meetings/{m}"), &c.voters["zhao"])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["show_of_hands"][0]["yes"], 2);
+}
