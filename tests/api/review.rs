@@ -180,3 +180,44 @@ async fn a_show_of_hands_keeps_the_count_of_a_vote_whose_results_wait_for_the_cl
         .unwrap();
     assert_eq!(read["show_of_hands"][0]["yes"], 2);
 }
+
+#[tokio::test]
+async fn one_household_cannot_fill_the_communitys_petitions_alone() {
+    // Arrange
+    let app = spawn_app().await;
+    let c = compound(&app, "Petition Flood").await;
+    let raise = |title: String| {
+        let (app, c) = (&app, &c);
+        async move {
+            app.post_json(
+                &format!("/communities/{}/petitions", c.community),
+                &c.voters["wang"],
+                json!({"title": title, "signing_closes": in_a_day()}),
+            )
+            .await
+        }
+    };
+    for n in 0..5 {
+        assert_eq!(
+            raise(format!("Need {n}")).await.status(),
+            StatusCode::CREATED
+        );
+    }
+
+    // Act: a sixth while the five still collect signatures.
+    let (status, code, _) = error(raise("Need 5".into()).await).await;
+
+    // Assert: refused for that household, while a neighbour may still raise one.
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "too_many_petitions")
+    );
+    let neighbour = app
+        .post_json(
+            &format!("/communities/{}/petitions", c.community),
+            &c.voters["li"],
+            json!({"title": "Lights", "signing_closes": in_a_day()}),
+        )
+        .await;
+    assert_eq!(neighbour.status(), StatusCode::CREATED);
+}
