@@ -221,3 +221,46 @@ async fn one_household_cannot_fill_the_communitys_petitions_alone() {
         .await;
     assert_eq!(neighbour.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn a_proposal_keeps_a_bounded_number_of_revisions() {
+    // Arrange: a proposal revised up to the limit (revision 1 is the text as created).
+    let app = spawn_app().await;
+    let c = compound(&app, "Many Revisions").await;
+    let p = create(&app, &c, road_repair(json!({}))).await;
+    let revise = |body: Value| {
+        let (app, c, p) = (&app, &c, &p);
+        async move {
+            app.patch_json(&format!("/proposals/{p}"), &c.officer, body)
+                .await
+        }
+    };
+    for n in 2..=200 {
+        let response = revise(json!({"body": format!("Version {n}")})).await;
+        assert_eq!(response.status(), StatusCode::OK, "revision {n}");
+    }
+
+    // Act: one text more.
+    let (status, code, _) = error(revise(json!({"body": "Version 201"})).await).await;
+
+    // Assert: refused with a stable code; the revisions kept are untouched, and a change
+    // that makes no new revision (the closing time) is still accepted.
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "too_many_revisions")
+    );
+    let revisions: Value = app
+        .get(&format!("/proposals/{p}/revisions"), &c.officer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kept = revisions["revisions"].as_array().unwrap();
+    assert_eq!(kept.len(), 200);
+    assert_eq!(kept[199]["body"], "Version 200");
+    let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48)).to_string();
+    assert_eq!(
+        revise(json!({"closes_at": later})).await.status(),
+        StatusCode::OK
+    );
+}
