@@ -117,7 +117,7 @@ async fn roster(
 }
 
 #[utoipa::path(post, path = "/communities/{community}/committee", request_body = ConstituteInput,
-    responses((status = 201, description = "The committee the election produced (replacing any earlier one; the history continues)"), (status = 409, description = "Not a certified election of this community")))]
+    responses((status = 201, description = "The committee the election produced (replacing any earlier one; the history continues)"), (status = 409, description = "`not_certified`, `nobody_elected`, `already_constituted` (the committee already sits from this election)")))]
 async fn constitute(
     State(state): State<AppState>,
     caller: SignedIn,
@@ -194,6 +194,13 @@ async fn constitute(
                 };
                 let now = clock::now().to_string();
                 let earlier: Option<CommitteeRecord> = get_w(tx, COMMITTEES, community.as_str())?;
+                // Seating the same election again would undo every succession recorded since.
+                if earlier.as_ref().is_some_and(|c| c.election == proposal.id) {
+                    return Ok(Err(ApiError::conflict(
+                        "already_constituted",
+                        "the committee already sits from this election; record vacancies instead",
+                    )));
+                }
                 let mut history = earlier.map(|c| c.history).unwrap_or_default();
                 let elected = ids("elected");
                 if elected.is_empty() {

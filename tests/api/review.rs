@@ -264,3 +264,96 @@ async fn a_proposal_keeps_a_bounded_number_of_revisions() {
         StatusCode::OK
     );
 }
+
+/// A certified election of the test roll: two seats and one alternate; A is approved by three
+/// households, B by two, C by one, under a rule every one of them meets.
+async fn certified_election(
+    app: &crate::support::TestApp,
+    c: &crate::proposals::Compound,
+) -> String {
+    let created = app
+        .post_json(
+            &format!("/communities/{}/elections", c.community),
+            &c.officer,
+            json!({"title": "Committee", "seats": 2, "alternates": 1, "closes_at": in_a_day(),
+                   "rule": {"levels": [{"label": "elected", "conditions": [{"kind": "approval",
+                       "measure": "headcount", "of": "participants", "at_least": "1/4"}]}]},
+                   "candidates": [{"name": "A"}, {"name": "B"}, {"name": "C"}]}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let p = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    crate::proposals::open(app, c, &p).await;
+    for (voter, approve) in [
+        ("wang", json!(["c1", "c2"])),
+        ("li", json!(["c1", "c2"])),
+        ("zhao", json!(["c1", "c3"])),
+    ] {
+        let response = app
+            .put_json(
+                &format!("/proposals/{p}/ballot"),
+                &c.voters[voter],
+                json!({"approve": approve, "idempotency_key": voter}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{voter} votes");
+    }
+    for step in ["close", "publish"] {
+        let response = app
+            .post_json(&format!("/proposals/{p}/{step}"), &c.officer, json!({}))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{step}");
+    }
+    p
+}
+
+#[tokio::test]
+async fn seating_the_same_election_twice_does_not_undo_a_succession() {
+    // Arrange: the committee seated (A, B; alternate C), then A leaves and C moves up.
+    let app = spawn_app().await;
+    let c = compound(&app, "Seated Twice").await;
+    let p = certified_election(&app, &c).await;
+    let committee = format!("/communities/{}/committee", c.community);
+    let seated = app
+        .post_json(&committee, &c.officer, json!({"election": p}))
+        .await;
+    assert_eq!(seated.status(), StatusCode::CREATED);
+    let vacancy = app
+        .post_json(
+            &format!("{committee}/vacancies"),
+            &c.officer,
+            json!({"member": "c1", "reason": "moved away", "date": "2026-12-01"}),
+        )
+        .await;
+    assert_eq!(vacancy.status(), StatusCode::OK);
+
+    // Act: the "seat the committee" button pressed again.
+    let (status, code, _) = error(
+        app.post_json(&committee, &c.officer, json!({"election": p}))
+            .await,
+    )
+    .await;
+
+    // Assert: refused, and the roster still has C in A's seat and the vacancy in its history.
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "already_constituted")
+    );
+    let roster: Value = app
+        .get(&committee, &c.voters["sun"])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let members: Vec<&str> = roster["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(members, ["C", "B"]);
+    assert_eq!(roster["history"].as_array().unwrap().len(), 2);
+}
