@@ -38,6 +38,8 @@ type Json = axum::Json<Value>;
 pub const MAX_AGENDA_ITEMS: usize = 30;
 pub const MAX_ATTENDEES: usize = 5000;
 pub const MAX_MEETINGS_PER_COMMUNITY: usize = 2000;
+/// Most people a closed meeting may count as present (named or not).
+pub const MAX_ATTENDEE_COUNT: u64 = 1_000_000;
 /// Longest minutes, in characters.
 pub const MAX_MINUTES_CHARS: usize = 50_000;
 /// Longest place or attendee name, in characters.
@@ -625,10 +627,13 @@ async fn close_meeting(
                     return Ok(Err(closed_error()));
                 }
                 let named = m.attendees.len() as u64;
-                if input.attendee_count == 0 || input.attendee_count < named {
+                if input.attendee_count == 0
+                    || input.attendee_count < named
+                    || input.attendee_count > MAX_ATTENDEE_COUNT
+                {
                     return Ok(Err(ApiError::invalid(
                         "bad_count",
-                        format!("`attendee_count` must be at least 1 and at least the {named} attendees recorded by name"),
+                        format!("`attendee_count` must be at least 1, at least the {named} attendees recorded by name, and at most {MAX_ATTENDEE_COUNT}"),
                     )));
                 }
                 let at = clock::now().to_string();

@@ -357,3 +357,47 @@ async fn seating_the_same_election_twice_does_not_undo_a_succession() {
     assert_eq!(members, ["C", "B"]);
     assert_eq!(roster["history"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_meeting_cannot_be_closed_with_an_absurd_attendee_count() {
+    // Arrange
+    let app = spawn_app().await;
+    let c = compound(&app, "Crowded Hall").await;
+    let meeting: Value = app
+        .post_json(
+            &format!("/communities/{}/meetings", c.community),
+            &c.officer,
+            json!({"title": "Road", "starts_at": in_a_day(), "place": "Hall"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let close = format!("/meetings/{}/close", meeting["id"].as_str().unwrap());
+
+    // Act
+    let (status, code, _) = error(
+        app.post_json(
+            &close,
+            &c.officer,
+            json!({"minutes": "Agreed.", "attendee_count": u64::MAX}),
+        )
+        .await,
+    )
+    .await;
+
+    // Assert: refused, nothing recorded; a real count still closes it.
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "bad_count")
+    );
+    let closed = app
+        .post_json(
+            &close,
+            &c.officer,
+            json!({"minutes": "Agreed.", "attendee_count": 40}),
+        )
+        .await;
+    assert_eq!(closed.status(), StatusCode::OK);
+    assert_eq!(closed.json::<Value>().await.unwrap()["attendee_count"], 40);
+}
