@@ -401,3 +401,97 @@ async fn a_meeting_cannot_be_closed_with_an_absurd_attendee_count() {
     assert_eq!(closed.status(), StatusCode::OK);
     assert_eq!(closed.json::<Value>().await.unwrap()["attendee_count"], 40);
 }
+
+#[tokio::test]
+async fn two_candidates_the_ballot_cannot_tell_apart_are_refused() {
+    // Arrange
+    let app = spawn_app().await;
+    let c = compound(&app, "Same Names").await;
+    let elections = format!("/communities/{}/elections", c.community);
+    let election = |candidates: Value| json!({"title": "Committee", "seats": 2, "closes_at": in_a_day(), "candidates": candidates});
+
+    // Act + Assert: the same name twice at creation is refused and nothing is stored…
+    let (status, code, _) = error(
+        app.post_json(
+            &elections,
+            &c.officer,
+            election(json!([{"name": "王伟"}, {"name": " 王伟 "}])),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "duplicate_candidate")
+    );
+    let list: Value = app
+        .get(
+            &format!("/communities/{}/proposals", c.community),
+            &c.officer,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!list.to_string().contains("Committee"), "{list}");
+
+    // …and so is adding one later, or accepting a nomination under a name already standing.
+    let created = app
+        .post_json(&elections, &c.officer, election(json!([{"name": "王伟"}])))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let p = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, code, _) = error(
+        app.post_json(
+            &format!("/proposals/{p}/candidates"),
+            &c.officer,
+            json!({"name": "王伟"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "duplicate_candidate")
+    );
+    let deliberate = app
+        .post_json(&format!("/proposals/{p}/deliberate"), &c.officer, json!({}))
+        .await;
+    assert_eq!(deliberate.status(), StatusCode::OK);
+    let nominated = app
+        .post_json(
+            &format!("/proposals/{p}/nominations"),
+            &c.voters["wang"],
+            json!({"statement": "I stand", "name": "王伟"}),
+        )
+        .await;
+    assert_eq!(nominated.status(), StatusCode::CREATED);
+    let n = nominated.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, code, _) = error(
+        app.post_json(
+            &format!("/proposals/{p}/nominations/{n}/accept"),
+            &c.officer,
+            json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "duplicate_candidate")
+    );
+    let view: Value = app
+        .get(&format!("/proposals/{p}/election"), &c.officer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["candidates"].as_array().unwrap().len(), 1);
+    assert_eq!(view["nominations"][0]["status"], "pending");
+}
