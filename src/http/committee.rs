@@ -268,7 +268,7 @@ async fn constitute(
 }
 
 #[utoipa::path(post, path = "/communities/{community}/committee/vacancies", request_body = VacancyInput,
-    responses((status = 200, description = "Recorded: the first alternate moved up; the roster with its history and re-election flag"), (status = 404), (status = 422)))]
+    responses((status = 200, description = "Recorded: the first alternate moved up; the roster with its history and re-election flag"), (status = 404), (status = 422, description = "`not_a_member`, `invalid_date` (unreadable, or before the member took the seat)")))]
 async fn record_vacancy(
     State(state): State<AppState>,
     caller: SignedIn,
@@ -307,6 +307,18 @@ async fn record_vacancy(
                     .iter()
                     .position(|m| m.candidate == input.member)
                     .expect("vacate found the member");
+                // A seat cannot fall vacant before its holder took it.
+                if let Ok(since) = record.members[at].since.parse::<Date>()
+                    && date < since
+                {
+                    return Ok(Err(ApiError::invalid(
+                        "invalid_date",
+                        format!(
+                            "`date` {date} is before {} took the seat on {since}",
+                            record.members[at].name
+                        ),
+                    )));
+                }
                 let left_name = record.members.remove(at).name;
                 let mut moved_up_name = None;
                 if succession.moved_up.is_some() {

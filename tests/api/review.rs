@@ -495,3 +495,41 @@ async fn two_candidates_the_ballot_cannot_tell_apart_are_refused() {
     assert_eq!(view["candidates"].as_array().unwrap().len(), 1);
     assert_eq!(view["nominations"][0]["status"], "pending");
 }
+
+#[tokio::test]
+async fn a_seat_cannot_fall_vacant_before_its_holder_took_it() {
+    // Arrange: the committee's term starts on 1 December 2026.
+    let app = spawn_app().await;
+    let c = compound(&app, "Early Vacancy").await;
+    let p = certified_election(&app, &c).await;
+    let committee = format!("/communities/{}/committee", c.community);
+    let seated = app
+        .post_json(
+            &committee,
+            &c.officer,
+            json!({"election": p, "term_start": "2026-12-01"}),
+        )
+        .await;
+    assert_eq!(seated.status(), StatusCode::CREATED);
+
+    // Act: a vacancy dated a month before the term began.
+    let (status, code, _) = error(
+        app.post_json(
+            &format!("{committee}/vacancies"),
+            &c.officer,
+            json!({"member": "c1", "reason": "typo in the year", "date": "2026-11-01"}),
+        )
+        .await,
+    )
+    .await;
+
+    // Assert: refused; A keeps the seat and C still waits.
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_date")
+    );
+    let roster: Value = app.get(&committee, &c.officer).await.json().await.unwrap();
+    assert_eq!(roster["members"][0]["name"], "A");
+    assert_eq!(roster["alternates"][0]["name"], "C");
+    assert_eq!(roster["history"].as_array().unwrap().len(), 1);
+}
