@@ -117,7 +117,7 @@ async fn roster(
 }
 
 #[utoipa::path(post, path = "/communities/{community}/committee", request_body = ConstituteInput,
-    responses((status = 201, description = "The committee the election produced (replacing any earlier one; the history continues)"), (status = 409, description = "Not a certified election of this community")))]
+    responses((status = 201, description = "The committee the election produced (replacing any earlier one; the history continues)"), (status = 409, description = "`not_certified`, `nobody_elected`, `already_constituted` (the committee already sits from this election)")))]
 async fn constitute(
     State(state): State<AppState>,
     caller: SignedIn,
@@ -194,6 +194,13 @@ async fn constitute(
                 };
                 let now = clock::now().to_string();
                 let earlier: Option<CommitteeRecord> = get_w(tx, COMMITTEES, community.as_str())?;
+                // Seating the same election again would undo every succession recorded since.
+                if earlier.as_ref().is_some_and(|c| c.election == proposal.id) {
+                    return Ok(Err(ApiError::conflict(
+                        "already_constituted",
+                        "the committee already sits from this election; record vacancies instead",
+                    )));
+                }
                 let mut history = earlier.map(|c| c.history).unwrap_or_default();
                 let elected = ids("elected");
                 if elected.is_empty() {
@@ -261,7 +268,7 @@ async fn constitute(
 }
 
 #[utoipa::path(post, path = "/communities/{community}/committee/vacancies", request_body = VacancyInput,
-    responses((status = 200, description = "Recorded: the first alternate moved up; the roster with its history and re-election flag"), (status = 404), (status = 422)))]
+    responses((status = 200, description = "Recorded: the first alternate moved up; the roster with its history and re-election flag"), (status = 404), (status = 422, description = "`not_a_member`, `invalid_date` (unreadable, or before the member took the seat)")))]
 async fn record_vacancy(
     State(state): State<AppState>,
     caller: SignedIn,
@@ -300,6 +307,18 @@ async fn record_vacancy(
                     .iter()
                     .position(|m| m.candidate == input.member)
                     .expect("vacate found the member");
+                // A seat cannot fall vacant before its holder took it.
+                if let Ok(since) = record.members[at].since.parse::<Date>()
+                    && date < since
+                {
+                    return Ok(Err(ApiError::invalid(
+                        "invalid_date",
+                        format!(
+                            "`date` {date} is before {} took the seat on {since}",
+                            record.members[at].name
+                        ),
+                    )));
+                }
                 let left_name = record.members.remove(at).name;
                 let mut moved_up_name = None;
                 if succession.moved_up.is_some() {

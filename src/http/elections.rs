@@ -196,6 +196,26 @@ fn check_candidate(input: &CandidateInput) -> ApiResult<()> {
     check_len("statement", &input.statement, MAX_STATEMENT_CHARS)
 }
 
+/// Refuses a candidate whose name (ignoring case and surrounding spaces) already stands: the
+/// ballot could not tell them apart (add a unit or building to the name).
+fn check_name_free(part: &ElectionRecord, name: &str) -> ApiResult<()> {
+    let key = name.trim().to_lowercase();
+    if part
+        .candidates
+        .iter()
+        .any(|c| c.name.trim().to_lowercase() == key)
+    {
+        return Err(ApiError::conflict(
+            "duplicate_candidate",
+            format!(
+                "a candidate named `{}` already stands; add what tells them apart (e.g. the unit)",
+                name.trim()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn new_candidate(
     part: &mut ElectionRecord,
     name: String,
@@ -214,7 +234,7 @@ fn new_candidate(
 }
 
 #[utoipa::path(post, path = "/communities/{community}/elections", request_body = ElectionInput,
-    responses((status = 201, description = "Election created as a draft"), (status = 403), (status = 422)))]
+    responses((status = 201, description = "Election created as a draft"), (status = 403), (status = 409, description = "`duplicate_candidate`"), (status = 422)))]
 async fn create_election(
     State(state): State<AppState>,
     caller: SignedIn,
@@ -291,6 +311,7 @@ async fn create_election(
         tie_break: None,
     };
     for c in input.candidates {
+        check_name_free(&part, &c.name)?;
         let candidate = new_candidate(&mut part, c.name, c.statement, None, &at);
         part.candidates.push(candidate);
     }
@@ -327,6 +348,7 @@ async fn create_election(
     };
     let max = limits.max_proposals_per_community;
     let actor = caller.account.id.clone();
+    let login = caller.account.login.clone();
     let stored = record.clone();
     state
         .store
@@ -350,6 +372,14 @@ async fn create_election(
                     return Ok(Err(ApiError::invalid("bad_rule", e.to_string())));
                 }
                 put(tx, PROPOSALS, stored.id.as_str(), &stored)?;
+                // Revision 1, so that a later revision keeps the text as created.
+                crate::store::deliberation::record_revision(
+                    tx,
+                    &stored,
+                    &actor,
+                    &login,
+                    &stored.created_at,
+                )?;
                 tx.open_table(COMMUNITY_PROPOSALS)?.insert(
                     (stored.community.as_str(), stored.id.as_str()),
                     stored.created_at.as_str(),
@@ -504,7 +534,7 @@ fn before_voting(record: &ProposalRecord) -> Result<(), ApiError> {
 }
 
 #[utoipa::path(post, path = "/proposals/{proposal}/candidates", request_body = CandidateInput,
-    responses((status = 201, description = "Candidate added (draft or deliberation)"), (status = 409), (status = 422)))]
+    responses((status = 201, description = "Candidate added (draft or deliberation)"), (status = 409, description = "`candidates_frozen`, `too_many_candidates`, `duplicate_candidate`"), (status = 422)))]
 async fn add_candidate(
     State(state): State<AppState>,
     caller: SignedIn,
@@ -525,6 +555,9 @@ async fn add_candidate(
                 "too_many_candidates",
                 format!("at most {MAX_CANDIDATES} candidates may stand"),
             )));
+        }
+        if let Err(e) = check_name_free(part, &input.name) {
+            return Ok(Err(e));
         }
         let candidate = new_candidate(part, input.name, input.statement, None, &at);
         part.candidates.push(candidate.clone());
@@ -688,6 +721,9 @@ async fn decide(
                 "this nomination was already answered",
             )));
         }
+        if accept && let Err(e) = check_name_free(part, &part.nominations[n].name) {
+            return Ok(Err(e));
+        }
         if accept && part.candidates.len() >= MAX_CANDIDATES {
             return Ok(Err(ApiError::conflict(
                 "too_many_candidates",
@@ -734,7 +770,7 @@ async fn decide(
 }
 
 #[utoipa::path(post, path = "/proposals/{proposal}/nominations/{nomination}/accept",
-    responses((status = 200, description = "The nominee stands as a candidate"), (status = 404), (status = 409)))]
+    responses((status = 200, description = "The nominee stands as a candidate"), (status = 404), (status = 409, description = "`already_decided`, `too_many_candidates`, `duplicate_candidate`")))]
 async fn accept_nomination(
     State(state): State<AppState>,
     caller: SignedIn,

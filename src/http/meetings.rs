@@ -38,6 +38,8 @@ type Json = axum::Json<Value>;
 pub const MAX_AGENDA_ITEMS: usize = 30;
 pub const MAX_ATTENDEES: usize = 5000;
 pub const MAX_MEETINGS_PER_COMMUNITY: usize = 2000;
+/// Most people a closed meeting may count as present (named or not).
+pub const MAX_ATTENDEE_COUNT: u64 = 1_000_000;
 /// Longest minutes, in characters.
 pub const MAX_MINUTES_CHARS: usize = 50_000;
 /// Longest place or attendee name, in characters.
@@ -131,7 +133,9 @@ pub struct CloseMeetingInput {
     pub attendee_count: u64,
 }
 
-fn meeting_view(m: &MeetingRecord) -> Value {
+/// The meeting as clients see it. A show of hands on a proposal in `hidden` (whose results the
+/// caller may not see yet, see [`hidden_results`]) shows only how many hands were counted.
+fn meeting_view(m: &MeetingRecord, hidden: &BTreeSet<String>) -> Value {
     json!({
         "id": m.id,
         "community": m.community,
@@ -144,10 +148,58 @@ fn meeting_view(m: &MeetingRecord) -> Value {
         "minutes": m.minutes,
         "closed": m.closed_at.is_some(),
         "closed_at": m.closed_at,
-        "show_of_hands": m.show_of_hands.iter().map(|s| json!({
-            "proposal": s.proposal, "yes": s.yes, "no": s.no, "abstain": s.abstain, "at": s.at,
-        })).collect::<Vec<_>>(),
+        "show_of_hands": m.show_of_hands.iter().map(|s| {
+            let ballots = s.yes + s.no + s.abstain;
+            if hidden.contains(&s.proposal) {
+                json!({"proposal": s.proposal, "yes": null, "no": null, "abstain": null,
+                       "ballots": ballots, "results_visible": false, "at": s.at})
+            } else {
+                json!({"proposal": s.proposal, "yes": s.yes, "no": s.no, "abstain": s.abstain,
+                       "ballots": ballots, "results_visible": true, "at": s.at})
+            }
+        }).collect::<Vec<_>>(),
     })
+}
+
+/// The proposals with a show of hands in `meetings` whose results the caller may not see yet
+/// (the proposal's visibility, as for its tally): their counts are withheld like the tally's.
+async fn hidden_results(
+    state: &AppState,
+    member: Option<&MembershipRecord>,
+    meetings: &[&MeetingRecord],
+) -> ApiResult<BTreeSet<String>> {
+    let proposals: BTreeSet<String> = meetings
+        .iter()
+        .flat_map(|m| m.show_of_hands.iter().map(|s| s.proposal.clone()))
+        .collect();
+    if proposals.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let voter = member.and_then(|m| m.voter.clone());
+    Ok(state
+        .store
+        .call(move |s| {
+            s.read(|tx| {
+                let ballots = tx.open_table(BALLOTS)?;
+                let mut hidden = BTreeSet::new();
+                for id in proposals {
+                    let Some(p) = get_record::<&str, ProposalRecord>(tx, PROPOSALS, id.as_str())?
+                    else {
+                        hidden.insert(id);
+                        continue;
+                    };
+                    let voted = match &voter {
+                        Some(v) => ballots.get((id.as_str(), v.as_str()))?.is_some(),
+                        None => false,
+                    };
+                    if !super::proposals::results_visible(&p, voted) {
+                        hidden.insert(id);
+                    }
+                }
+                Ok(hidden)
+            })
+        })
+        .await?)
 }
 
 /// A meeting the caller may see (members of its community), with the caller's membership.
@@ -295,7 +347,10 @@ async fn schedule(
             })
         })
         .await??;
-    Ok((StatusCode::CREATED, axum::Json(meeting_view(&stored))))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(meeting_view(&stored, &BTreeSet::new())),
+    ))
 }
 
 #[utoipa::path(get, path = "/communities/{community}/meetings",
@@ -306,7 +361,7 @@ async fn list_meetings(
     caller: SignedIn,
     Path(community): Path<String>,
 ) -> ApiResult<Json> {
-    require_role(
+    let member = require_role(
         &state,
         &caller,
         &community,
@@ -333,8 +388,14 @@ async fn list_meetings(
         })
         .await?;
     meetings.sort_by(|a, b| b.starts_at.cmp(&a.starts_at));
+    let hidden = hidden_results(
+        &state,
+        member.as_ref(),
+        &meetings.iter().collect::<Vec<_>>(),
+    )
+    .await?;
     Ok(axum::Json(json!({
-        "meetings": meetings.iter().map(meeting_view).collect::<Vec<_>>(),
+        "meetings": meetings.iter().map(|m| meeting_view(m, &hidden)).collect::<Vec<_>>(),
     })))
 }
 
@@ -346,8 +407,9 @@ async fn read_meeting(
     caller: SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<Json> {
-    let (record, _) = load_meeting(&state, &caller, &id).await?;
-    Ok(axum::Json(meeting_view(&record)))
+    let (record, member) = load_meeting(&state, &caller, &id).await?;
+    let hidden = hidden_results(&state, member.as_ref(), &[&record]).await?;
+    Ok(axum::Json(meeting_view(&record, &hidden)))
 }
 
 #[utoipa::path(put, path = "/meetings/{meeting}/attendance", request_body = AttendanceInput,
@@ -421,7 +483,8 @@ async fn record_attendance(
             })
         })
         .await??;
-    Ok(axum::Json(meeting_view(&updated)))
+    let hidden = hidden_results(&state, None, &[&updated]).await?;
+    Ok(axum::Json(meeting_view(&updated, &hidden)))
 }
 
 #[utoipa::path(post, path = "/meetings/{meeting}/show-of-hands", request_body = ShowOfHandsInput,
@@ -564,10 +627,13 @@ async fn close_meeting(
                     return Ok(Err(closed_error()));
                 }
                 let named = m.attendees.len() as u64;
-                if input.attendee_count == 0 || input.attendee_count < named {
+                if input.attendee_count == 0
+                    || input.attendee_count < named
+                    || input.attendee_count > MAX_ATTENDEE_COUNT
+                {
                     return Ok(Err(ApiError::invalid(
                         "bad_count",
-                        format!("`attendee_count` must be at least 1 and at least the {named} attendees recorded by name"),
+                        format!("`attendee_count` must be at least 1, at least the {named} attendees recorded by name, and at most {MAX_ATTENDEE_COUNT}"),
                     )));
                 }
                 let at = clock::now().to_string();
@@ -585,5 +651,6 @@ async fn close_meeting(
         &updated.community,
         json!({"type": "meeting_closed", "meeting": updated.id, "title": updated.title}),
     );
-    Ok(axum::Json(meeting_view(&updated)))
+    let hidden = hidden_results(&state, None, &[&updated]).await?;
+    Ok(axum::Json(meeting_view(&updated, &hidden)))
 }

@@ -76,10 +76,12 @@ async fn load_open_as_officer(
             "only the community's officers keep the outreach log".into(),
         ));
     }
+    // A proposal withdrawn before voting never had an electorate: nothing to show.
     if matches!(
         record.state,
         ProposalState::Draft | ProposalState::Deliberation
-    ) {
+    ) || record.opened_at.is_none()
+    {
         return Err(ApiError::conflict("not_open", "voting has not opened yet"));
     }
     Ok(record)

@@ -34,6 +34,9 @@ type Json = axum::Json<Value>;
 
 /// At most this many petitions per community.
 pub const MAX_PETITIONS_PER_COMMUNITY: usize = 2000;
+/// One voter may have at most this many petitions collecting signatures at once (so that no
+/// one household can fill the community's petitions alone).
+pub const MAX_COLLECTING_PER_RAISER: usize = 5;
 /// Co-signing may stay open at most this many days.
 pub const MAX_SIGNING_DAYS: i64 = 366;
 /// Longest public answer, in characters.
@@ -230,6 +233,29 @@ async fn raise(
                         "too_many_petitions",
                         format!(
                             "a community may hold at most {MAX_PETITIONS_PER_COMMUNITY} petitions"
+                        ),
+                    )));
+                }
+                let petitions = tx.open_table(PETITIONS)?;
+                let mut collecting = 0;
+                for row in index.range((c, "")..=(c, "\u{10ffff}"))? {
+                    let (k, _) = row?;
+                    let Some(v) = petitions.get(k.value().1)? else { continue };
+                    let p: PetitionRecord = decode("petitions", v.value())?;
+                    let closes: Timestamp = p.signing_closes.parse().unwrap_or(Timestamp::MIN);
+                    if p.raised_by == record.raised_by
+                        && p.response.is_none()
+                        && signing_open(closes, now)
+                    {
+                        collecting += 1;
+                    }
+                }
+                drop(petitions);
+                if collecting >= MAX_COLLECTING_PER_RAISER {
+                    return Ok(Err(ApiError::conflict(
+                        "too_many_petitions",
+                        format!(
+                            "you already have {MAX_COLLECTING_PER_RAISER} petitions collecting signatures; wait until one closes or is answered"
                         ),
                     )));
                 }

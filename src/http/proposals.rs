@@ -657,7 +657,7 @@ async fn read_proposal(
 }
 
 #[utoipa::path(patch, path = "/proposals/{proposal}", request_body = ProposalRevision,
-    responses((status = 200, description = "Revised"), (status = 409, description = "No longer revisable")))]
+    responses((status = 200, description = "Revised"), (status = 409, description = "`not_revisable` (no longer revisable), `too_many_revisions` (200 kept)")))]
 async fn revise_proposal(
     State(state): State<AppState>,
     caller: SignedIn,
@@ -736,6 +736,15 @@ async fn revise_proposal(
                         .check_against(roll.columns())
                 {
                     return Ok(Err(ApiError::invalid("bad_rule", e.to_string())));
+                }
+                if crate::store::deliberation::revisions_full(tx, &record)? {
+                    return Ok(Err(ApiError::conflict(
+                        "too_many_revisions",
+                        format!(
+                            "a proposal keeps at most {} revisions",
+                            crate::store::deliberation::MAX_REVISIONS
+                        ),
+                    )));
                 }
                 put_record(tx, PROPOSALS, record.id.as_str(), &record)?;
                 let revision = record_revision(tx, &record, &actor, &login, &clock::now().to_string())?;

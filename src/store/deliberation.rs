@@ -204,6 +204,30 @@ pub struct OutreachRecord {
     pub at: String,
 }
 
+/// Most revisions one proposal keeps (each holds a whole text; all are served together).
+pub const MAX_REVISIONS: u64 = 200;
+
+/// Whether recording `proposal` as a new revision would go past [`MAX_REVISIONS`] (a change
+/// equal to the last revision records nothing and is always allowed).
+pub fn revisions_full(
+    tx: &redb::WriteTransaction,
+    proposal: &super::records::ProposalRecord,
+) -> StoreResult<bool> {
+    use redb::ReadableTable;
+    let table = tx.open_table(REVISIONS)?;
+    let id = proposal.id.as_str();
+    let Some(row) = table.range((id, 0)..=(id, u64::MAX))?.next_back() else {
+        return Ok(false);
+    };
+    let (_, v) = row?;
+    let last: RevisionRecord = super::decode("revisions", v.value())?;
+    let unchanged = last.title == proposal.title
+        && last.body == proposal.body
+        && last.cost == proposal.cost
+        && last.rule == proposal.rule;
+    Ok(!unchanged && last.number >= MAX_REVISIONS)
+}
+
 /// Records the proposal's current title, body, cost and rule as its next revision, unless they
 /// equal the last revision's. Returns the revision number now current.
 pub fn record_revision(

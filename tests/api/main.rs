@@ -4,6 +4,7 @@ mod abuse;
 mod accounts;
 mod authz;
 mod backup;
+mod boundaries;
 mod certificates;
 mod communities;
 mod crash;

@@ -113,7 +113,7 @@ export async function page(ctx) {
   }
   for (const s2 of m.show_of_hands) {
     const item = m.agenda.find((a) => a.id === s2.proposal);
-    parts.push(h("p", { class: "hint" }, t("meetings.hands.result", { yes: s2.yes, no: s2.no, abstain: s2.abstain }), " ", item ? user(item.title) : null));
+    parts.push(h("p", { class: "hint" }, s2.results_visible === false ? t("meetings.hands.hidden", { n: s2.ballots }) : t("meetings.hands.result", { yes: s2.yes, no: s2.no, abstain: s2.abstain }), " ", item ? user(item.title) : null));
   }
   if (officer && !m.closed) {
     const roll = await api("GET", `/communities/${enc(m.community)}/roll`).catch(() => null);
