@@ -25,6 +25,7 @@ use tracing::Instrument;
 
 use super::{ApiError, AppState};
 use crate::config::Config;
+use crate::store::Fault;
 use crate::vote::WriterStats;
 
 /// The header carrying a request's id, in both directions.
@@ -561,6 +562,15 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         .map_or(Err("the database did not answer in time".to_owned()), |r| {
             r.map_err(|e| e.to_string())
         });
+    // A store that reads but cannot write (full disk, read-only file system, a failed commit
+    // not yet repaired) is not ready either: votes sent here would be refused.
+    let store = store.and_then(|()| match state.store.degraded() {
+        Some(Fault::Full) => Err("storage_full".to_owned()),
+        Some(Fault::ReadOnly) => Err("read_only".to_owned()),
+        Some(Fault::Failed) => Err("retry".to_owned()),
+        None if state.store.is_read_only() => Err("read_only".to_owned()),
+        None => Ok(()),
+    });
     let writer = state.votes.is_running();
     let body = serde_json::json!({
         "store": store.as_ref().map_or_else(|e| e.as_str(), |_| "ok"),

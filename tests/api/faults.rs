@@ -232,6 +232,8 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers() {
 
     faults.fill_disk(true);
     assert_refused(cast(&app, &vote, 1, "no").await, "storage_full").await;
+    // Readiness says so: a load balancer sends no votes here meanwhile.
+    assert_eq!(readiness(&app).await, (503, "storage_full".to_owned()));
     // Every other write is refused the same way, not with a 500.
     let refused = create_proposal(&app, &vote.officer, &vote.community)
         .await
@@ -265,6 +267,23 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers() {
             .await
             .is_ok()
     );
+    assert_eq!(readiness(&app).await, (200, "ok".to_owned()));
+}
+
+/// `/readyz`: its status and what it says of the store.
+async fn readiness(app: &TestApp) -> (u16, String) {
+    let response = app
+        .api()
+        .get(format!("{}/readyz", app.base_url))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    (
+        status,
+        body["store"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 #[tokio::test]

@@ -96,6 +96,15 @@ async fn a_read_only_data_directory_serves_reads_and_refuses_changes() {
         log.contains("is read-only: serving reads only"),
         "a clear message at startup: {log}"
     );
+    // Not ready for votes, and it says why.
+    let ready = http
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!(ready["store"], "read_only", "{ready}");
     // Reads: the ledger with every acknowledged ballot, the tally, a voter's own ballot.
     let p = &vote.proposal;
     let record = ok_json(
