@@ -183,8 +183,9 @@ pub struct DecisionInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LotSeedInput {
-    /// A value fixed in public beforehand (e.g. announced at a meeting); default 128 random
-    /// bits from the server, as hex.
+    /// A value fixed in public beforehand (e.g. announced at a meeting), accepted only before
+    /// voting closes; default (and, once the count is known, the only choice) 128 random bits
+    /// from the server, as hex.
     #[serde(default)]
     pub seed: Option<String>,
     #[serde(default)]
@@ -1038,7 +1039,7 @@ async fn record_decision(
 }
 
 #[utoipa::path(post, path = "/proposals/{proposal}/lot-seed", request_body = LotSeedInput,
-    responses((status = 201, description = "The seed is published (stored, audited, shown with the election) before any draw"), (status = 409)))]
+    responses((status = 201, description = "The seed is published (stored, audited, shown with the election) before any draw"), (status = 409, description = "A seed is already published, no tie to break, or a typed seed after voting closed (`seed_too_late`)")))]
 async fn publish_lot_seed(
     State(state): State<AppState>,
     caller: SignedIn,
@@ -1051,12 +1052,28 @@ async fn publish_lot_seed(
     check_len("note", &input.note, MAX_NOTE_CHARS)?;
     load_as_officer(&state, &caller, &id).await?;
     let actor = caller.account.id.clone();
+    let typed = input.seed.is_some();
     let seed = input
         .seed
         .unwrap_or_else(|| hex::encode(clock::random_bytes::<16>()));
     let (record, ()) = change_election(&state, id, move |tx, record| {
-        if let Err(e) = open_ties(record) {
-            return Ok(Err(e));
+        match record.state {
+            // Before the count nobody knows which seed favours whom: any seed may be fixed.
+            ProposalState::Draft | ProposalState::Deliberation | ProposalState::Voting => {}
+            // Once the tie is known, a typed seed could have been tried offline for the order
+            // it gives; only the server's random seed is taken then.
+            ProposalState::Closed if typed => {
+                return Ok(Err(ApiError::conflict(
+                    "seed_too_late",
+                    "a seed of your own must be published before voting closes; now that the \
+                     tie is known only the server's random seed is used (send no `seed`)",
+                )));
+            }
+            _ => {
+                if let Err(e) = open_ties(record) {
+                    return Ok(Err(e));
+                }
+            }
         }
         if part(record).lot_seed.is_some() {
             return Ok(Err(ApiError::conflict(

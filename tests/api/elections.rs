@@ -197,6 +197,13 @@ fn ids(names: &HashMap<String, String>, marks: &[&str]) -> Vec<String> {
 
 /// Runs the full election (4 seats, 2 alternates, A–G) and closes it.
 async fn full_election(app: &TestApp, o: &Owners) -> (String, HashMap<String, String>) {
+    let (p, names) = voted_election(app, o).await;
+    step(app, o, &p, "close").await;
+    (p, names)
+}
+
+/// The full election with every ballot in, still open.
+async fn voted_election(app: &TestApp, o: &Owners) -> (String, HashMap<String, String>) {
     let (p, names) = create_election(
         app,
         o,
@@ -213,7 +220,6 @@ async fn full_election(app: &TestApp, o: &Owners) -> (String, HashMap<String, St
         let response = assisted(app, o, &p, voter, &approve, "in_person").await;
         assert_eq!(response.status(), StatusCode::OK, "ballot of {voter}");
     }
-    step(app, o, &p, "close").await;
     (p, names)
 }
 
@@ -358,13 +364,8 @@ async fn ties_at_the_seat_and_alternate_boundaries_wait_for_the_committees_decis
 async fn a_lot_is_drawn_only_from_a_seed_published_before_and_anyone_can_redraw_it() {
     let app = spawn_app().await;
     let o = owners(&app, &[]).await;
-    let (p, names) = full_election(&app, &o).await;
-
-    let response = app
-        .post_json(&format!("/proposals/{p}/lot"), &o.officer, json!({}))
-        .await;
-    assert_eq!(error(response).await.1, "no_seed", "no draw before a seed");
-
+    // The seed is fixed while the count is still unknown.
+    let (p, names) = voted_election(&app, &o).await;
     let seed = "welfare lottery 2026-11-29: 03 11 17 22 28 31";
     let response = app
         .post_json(
@@ -386,6 +387,7 @@ async fn a_lot_is_drawn_only_from_a_seed_published_before_and_anyone_can_redraw_
         )
         .await;
     assert_eq!(error(response).await.1, "seed_published");
+    step(&app, &o, &p, "close").await;
 
     let response = app
         .post_json(&format!("/proposals/{p}/lot"), &o.officer, json!({}))
@@ -430,6 +432,47 @@ async fn a_lot_is_drawn_only_from_a_seed_published_before_and_anyone_can_redraw_
         result["alternates_in_order"],
         json!(ids(&names, &[other, alternate_2]))
     );
+}
+
+#[tokio::test]
+async fn once_the_tie_is_known_only_the_servers_random_seed_is_taken() {
+    let app = spawn_app().await;
+    let o = owners(&app, &[]).await;
+    let (p, _) = full_election(&app, &o).await;
+
+    let response = app
+        .post_json(&format!("/proposals/{p}/lot"), &o.officer, json!({}))
+        .await;
+    assert_eq!(error(response).await.1, "no_seed", "no draw before a seed");
+    // A seed typed now could have been tried offline for the order it gives.
+    let response = app
+        .post_json(
+            &format!("/proposals/{p}/lot-seed"),
+            &o.officer,
+            json!({"seed": "a seed chosen after the count"}),
+        )
+        .await;
+    assert_eq!(error(response).await.1, "seed_too_late");
+    assert_eq!(
+        election(&app, &o.officer, &p).await["lot_seed"],
+        Value::Null
+    );
+
+    let response = app
+        .post_json(&format!("/proposals/{p}/lot-seed"), &o.officer, json!({}))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let published: Value = response.json().await.unwrap();
+    let seed = published["lot_seed"]["seed"].as_str().unwrap().to_owned();
+    assert_eq!(seed.len(), 32, "128 random bits as hex: {seed}");
+    assert!(seed.chars().all(|c| c.is_ascii_hexdigit()));
+    let response = app
+        .post_json(&format!("/proposals/{p}/lot"), &o.officer, json!({}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let drawn: Value = response.json().await.unwrap();
+    assert_eq!(drawn["tie_break"]["method"], "lot");
+    assert_eq!(drawn["tie_break"]["seed"], seed.as_str());
 }
 
 #[tokio::test]

@@ -562,7 +562,6 @@ export async function officerPage(ctx, p) {
       } }, "↑"))));
     drawOrder();
     const note = h("textarea", { name: "note", rows: "2" });
-    const seed = h("input", { type: "text", name: "seed", maxlength: "200" });
     sections.push(h("section", { "aria-labelledby": "m-tie" }, h("h2", { id: "m-tie" }, t("el.tie_break")),
       h("p", {}, t("el.tie_break.text")),
       h("h3", {}, t("el.tie_break.decision")),
@@ -574,6 +573,20 @@ export async function officerPage(ctx, p) {
       election.lot_seed
         ? h("div", {}, h("p", {}, t("el.seed.published", { when: formatDateTime(election.lot_seed.published_at, info.timezone) }), " ", verbatim(election.lot_seed.seed)),
           action(t("el.lot.draw"), "lot"))
+        // The count is known now: only the server's random seed is taken.
+        : h("div", {}, h("p", { class: "hint" }, t("el.seed.random_hint")),
+          smallForm([], t("el.seed.publish"), async () => {
+            await api("POST", `/proposals/${enc(id)}/lot-seed`, {});
+            await redraw();
+          }))));
+  }
+  // A seed of the council's own for a possible lot, fixed while the count is unknown.
+  if (["draft", "deliberation", "voting"].includes(p.state)) {
+    const seed = h("input", { type: "text", name: "seed", maxlength: "200" });
+    sections.push(h("section", { "aria-labelledby": "m-seed" }, h("h2", { id: "m-seed" }, t("el.seed.advance")),
+      h("p", {}, t("el.seed.advance.text")),
+      election.lot_seed
+        ? h("p", {}, t("el.seed.published", { when: formatDateTime(election.lot_seed.published_at, info.timezone) }), " ", verbatim(election.lot_seed.seed))
         : smallForm([field(t("el.seed"), seed, t("el.seed.hint"))], t("el.seed.publish"), async () => {
           await api("POST", `/proposals/${enc(id)}/lot-seed`, seed.value.trim() ? { seed: seed.value.trim() } : {});
           await redraw();
