@@ -15,11 +15,18 @@ fuzz_target!(|data: &[u8]| {
         let again = Condition::parse(&rendered)
             .unwrap_or_else(|e| panic!("`{rendered}` does not parse: {e}"));
         assert_eq!(again, condition, "{rendered}");
-        // Reference: the words of an accepted condition, as the grammar reads them.
+        // Reference: the words of an accepted condition, as the grammar reads them; the
+        // comparison is `at_least` / `more_than`, or the same in two words.
         let words: Vec<&str> = text.split_whitespace().collect();
         assert!(matches!(words[0], "quorum" | "approval"), "{text}");
+        let n = words.len();
         assert!(
-            matches!(words[words.len() - 2], "at_least" | "more_than"),
+            matches!(words[n - 2], "at_least" | "more_than")
+                || n >= 4
+                    && matches!(
+                        (words[n - 3], words[n - 2]),
+                        ("at", "least") | ("more", "than")
+                    ),
             "{text}"
         );
     }

@@ -199,8 +199,9 @@ impl Condition {
         }
     }
 
-    /// Parses the text spelling: `KIND MEASURE [of BASE] (at_least|more_than) P/Q`. A quorum may
-    /// omit `of roll`; an approval must name its base.
+    /// Parses the text spelling: `KIND MEASURE [of BASE] (at_least|more_than) P/Q` (also `at
+    /// least`, `more than` in two words). A quorum may omit `of roll`; an approval must name its
+    /// base.
     pub fn parse(text: &str) -> Result<Self, RuleError> {
         let fail = |reason: &str| RuleError::Text {
             text: text.trim().to_owned(),
